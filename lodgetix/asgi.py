@@ -1,0 +1,32 @@
+"""ASGI entry point: HTTP and the live WebSocket (design.md section 4)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lodgetix.settings")
+# Populate the app registry before importing consumers and models.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from lodgetix.routing import websocket_urlpatterns  # noqa: E402
+from lodgetix.server import ServerProcess  # noqa: E402
+from tickets.live.lifecycle import bind_publisher_to_server_loop  # noqa: E402
+from tickets.live.local import keep_socket_entries_fresh_forever  # noqa: E402
+from tickets.sweeper import sweep_lapsed_holds_forever  # noqa: E402
+
+# Sessions and users on the socket as on pages; only our own hosts may open one.
+websocket_app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+
+application = ServerProcess(
+    ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app}),
+    tasks=[
+        bind_publisher_to_server_loop,
+        keep_socket_entries_fresh_forever,
+        *([sweep_lapsed_holds_forever] if settings.HOLD_SWEEPER_IN_SERVER else []),
+    ],
+)

@@ -1,0 +1,9 @@
+"""WebSocket routes: one socket per page, per function."""
+
+from django.urls import path
+
+from tickets.live.consumers import FunctionConsumer
+
+websocket_urlpatterns = [
+    path("ws/functions/<slug:slug>/", FunctionConsumer.as_asgi()),
+]
