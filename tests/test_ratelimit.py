@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import uuid
+
+from lodgetix import ratelimit
+from lodgetix.ratelimit import hit
+
+
+def fresh_key() -> str:
+    # Unique keys instead of cache.clear(): in Redis that would flush a shared database.
+    return f"tests:{uuid.uuid4().hex}"
+
+
+def test_allows_up_to_the_limit_then_refuses():
+    key = fresh_key()
+    results = [hit(key, limit=3, window=60) for _ in range(5)]
+    assert [r.allowed for r in results] == [True, True, True, False, False]
+    assert 1 <= results[-1].retry_after <= 60
+
+
+def test_keys_are_independent():
+    a, b = fresh_key(), fresh_key()
+    assert hit(a, limit=1, window=60).allowed
+    assert not hit(a, limit=1, window=60).allowed
+    assert hit(b, limit=1, window=60).allowed
+
+
+def test_a_new_window_starts_afresh(monkeypatch):
+    key = fresh_key()
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1000.0)
+    assert hit(key, limit=1, window=10).allowed
+    assert not hit(key, limit=1, window=10).allowed
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1010.5)
+    assert hit(key, limit=1, window=10).allowed

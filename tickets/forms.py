@@ -1,0 +1,130 @@
+"""Forms validate shape; the services validate the domain rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django import forms
+from django.forms import formset_factory
+
+from tickets.models import Attendee, Event, Hold, Registration
+from tickets.services.payments import PROVIDERS
+from tickets.services.registrations import AttendeeDetails, ContactDetails
+
+
+class HoldForm(forms.Form):
+    ticket_type = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+    quantity = forms.IntegerField(min_value=1, max_value=1000)
+    registration_type = forms.ChoiceField(choices=Registration.Type.choices, required=False)
+
+    def clean_registration_type(self) -> str:
+        return self.cleaned_data["registration_type"] or Registration.Type.INDIVIDUAL
+
+
+class ContactForm(forms.Form):
+    """Who we talk to about a lodge or delegation registration."""
+
+    lodge_name = forms.CharField(max_length=120, required=False)
+    lodge_number = forms.CharField(max_length=20, required=False)
+    delegation_name = forms.CharField(max_length=120, required=False)
+    contact_name = forms.CharField(max_length=200, label="Contact name")
+    contact_email = forms.EmailField(label="Contact email")
+    contact_phone = forms.CharField(max_length=40, label="Contact phone")
+
+    def __init__(self, *args, registration_type: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if registration_type == Registration.Type.LODGE:
+            self.fields["lodge_name"].required = True
+            self.fields["lodge_number"].required = True
+            del self.fields["delegation_name"]
+        else:
+            self.fields["delegation_name"].required = True
+            del self.fields["lodge_name"]
+            del self.fields["lodge_number"]
+
+    def details(self) -> ContactDetails:
+        return ContactDetails(**self.cleaned_data)
+
+
+class AttendeeForm(forms.Form):
+    attendee_type = forms.ChoiceField(choices=Attendee.Type.choices, label="Attending as")
+    title = forms.CharField(max_length=40, required=False, help_text="e.g. W.Bro., Mrs")
+    first_name = forms.CharField(max_length=80)
+    last_name = forms.CharField(max_length=80)
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(max_length=40, required=False)
+    dietary_requirements = forms.CharField(max_length=200, required=False)
+    lodge_name = forms.CharField(max_length=120, required=False)
+    lodge_number = forms.CharField(max_length=20, required=False)
+    partner_of = forms.TypedChoiceField(
+        coerce=int, empty_value=None, required=False, label="Partner of"
+    )
+
+    def __init__(
+        self,
+        *args,
+        events: Sequence[tuple[Event, Sequence[Hold]]],
+        is_lead: bool,
+        position: int,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.position = position
+        self.is_lead = is_lead
+        if is_lead:
+            self.fields["email"].required = True
+            self.fields["phone"].required = True
+        self.fields["partner_of"].choices = [("", "-")] + [
+            (str(i), f"Attendee {i + 1}") for i in range(position)
+        ]
+        self.ticket_field_names: list[str] = []
+        for event, holds in events:
+            name = f"ticket_{event.pk}"
+            self.fields[name] = forms.TypedChoiceField(
+                label=event.name,
+                coerce=int,
+                empty_value=None,
+                required=False,
+                choices=[("", "Not attending")]
+                + [(str(h.ticket_type_id), h.ticket_type.name) for h in holds],
+            )
+            self.ticket_field_names.append(name)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("attendee_type") == Attendee.Type.MASON and not data.get("lodge_name"):
+            self.add_error("lodge_name", "Masons attend under their lodge: please name it.")
+        return data
+
+    def ticket_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.ticket_field_names]
+
+    def details(self) -> AttendeeDetails:
+        data = self.cleaned_data
+        return AttendeeDetails(
+            **{name: data[name] for name in AttendeeDetails.SAVED_FIELDS},
+            partner_of=data["partner_of"],
+            ticket_type_ids=tuple(
+                data[name] for name in self.ticket_field_names if data.get(name) is not None
+            ),
+        )
+
+
+class BaseAttendeeFormSet(forms.BaseFormSet):
+    def get_form_kwargs(self, index: int) -> dict:
+        kwargs = super().get_form_kwargs(index)
+        return {**kwargs, "is_lead": index == 0, "position": index}
+
+
+# The number of attendee forms is fixed by the seats held (see attendee_details view).
+AttendeeFormSet = formset_factory(
+    AttendeeForm, formset=BaseAttendeeFormSet, extra=0, max_num=100, validate_max=True
+)
+
+
+class PaymentForm(forms.Form):
+    method = forms.ChoiceField(
+        choices=[(p.identifier, p.label) for p in PROVIDERS.values()],
+        widget=forms.RadioSelect,
+        label="How would you like to pay?",
+    )

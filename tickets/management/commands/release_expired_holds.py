@@ -1,0 +1,62 @@
+import logging
+import signal
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections, connections
+
+from tickets.services.holds import Sweep, release_lapsed_holds
+
+logger = logging.getLogger("tickets.sweeper")
+
+
+class Command(BaseCommand):
+    help = (
+        "Release holds whose time is up and broadcast the seats coming back. With --loop, "
+        "keep sweeping every few seconds (the production sweeper)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--loop", action="store_true", help="Keep sweeping until stopped.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=settings.HOLD_SWEEP_INTERVAL,
+            help="Seconds between sweeps with --loop (default: %(default)s).",
+        )
+
+    def handle(self, *args, loop: bool, interval: float, **options) -> None:
+        if interval <= 0:
+            raise CommandError("--interval must be a positive number of seconds.")
+        if not loop:
+            self._report(release_lapsed_holds(), always=True)
+            return
+        stopping = False
+
+        def stop(signum, frame) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"Sweeping lapsed holds every {interval:g}s; Ctrl-C to stop.")
+        while not stopping:
+            close_old_connections()
+            try:
+                self._report(release_lapsed_holds())
+            except DatabaseError:
+                # The database restarting must not kill the sweeper; try again next tick.
+                logger.exception("Sweep failed; retrying in %ss", interval)
+                connections.close_all()
+            deadline = time.monotonic() + interval
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(min(0.2, interval))
+        self.stdout.write("Sweeper stopped.")
+
+    def _report(self, sweep: Sweep, always: bool = False) -> None:
+        if sweep.registrations or always:
+            self.stdout.write(
+                f"Released {sweep.holds} lapsed hold(s) of {sweep.registrations} abandoned "
+                "registration(s)."
+            )

@@ -1,0 +1,433 @@
+"""The LodgeTix domain (design.md section 2).
+
+Counters are the one piece of shared mutable state: `TicketType.reserved` and
+`TicketType.sold` change only through `tickets.services.inventory`, inside a transaction,
+by a guarded UPDATE. `TicketType.save()` never writes them back, so a stale instance (an
+admin form, a shell session) cannot overwrite a concurrent sale. The CHECK constraints
+below make any bug that slips past the service raise instead of overselling.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+# A lodge buys tables; a table seats ten, and each of those seats is one seat of capacity.
+SEATS_PER_LODGE_TABLE = 10
+
+
+class Function(models.Model):
+    """The gathering people register for, e.g. a Grand Proclamation."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    venue = models.CharField(max_length=200, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    published = models.BooleanField(default=False)
+    hold_minutes = models.PositiveSmallIntegerField(
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+        help_text="How long selected tickets are held for a registration before they lapse.",
+    )
+    low_stock_threshold = models.PositiveIntegerField(
+        default=10,
+        help_text='Below this many seats a ticket type shows "Only N left!".',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # What attendees see of a function; a change to any of these is an info update.
+    INFO_FIELDS = ("name", "description", "venue", "starts_at", "ends_at")
+
+    class Meta:
+        ordering = ["starts_at", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gte=F("starts_at")), name="function_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:function-detail", kwargs={"slug": self.slug})
+
+
+class Event(models.Model):
+    """A session within a function: the ceremony, the banquet, the ladies' brunch."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        CANCELLED = "cancelled", "Cancelled"
+
+    function = models.ForeignKey(Function, on_delete=models.PROTECT, related_name="events")
+    slug = models.SlugField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    venue = models.CharField(max_length=200, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    position = models.PositiveSmallIntegerField(default=0)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancellation_reason = models.CharField(max_length=300, blank=True, editable=False)
+
+    # What attendees see of an event; a change to any of these is an info update.
+    INFO_FIELDS = ("name", "description", "venue", "starts_at", "ends_at")
+
+    class Meta:
+        ordering = ["function", "position", "starts_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["function", "slug"], name="event_slug_per_function"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gte=F("starts_at")), name="event_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.function.name}: {self.name}"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+
+class TicketType(models.Model):
+    """What is sold for an event. `available = capacity - reserved - sold`, never stored."""
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="ticket_types")
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    price = models.DecimalField(
+        max_digits=9, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    capacity = models.IntegerField(validators=[MinValueValidator(0)])
+    # Seats held by pending registrations, and seats sold. Written only by
+    # tickets.services.inventory (see the module docstring).
+    reserved = models.IntegerField(default=0, editable=False)
+    sold = models.IntegerField(default=0, editable=False)
+    # Bumped by every change a viewer can see; live fragments carry it as data-version so
+    # a client keeps the newest state whatever order pushes arrive in.
+    version = models.BigIntegerField(default=0, editable=False)
+    sales_start = models.DateTimeField(null=True, blank=True)
+    sales_end = models.DateTimeField(null=True, blank=True)
+    min_per_order = models.PositiveSmallIntegerField(default=1)
+    max_per_order = models.PositiveSmallIntegerField(
+        default=10, help_text="Most seats one individual or delegation registration may hold."
+    )
+    max_tables_per_order = models.PositiveSmallIntegerField(
+        default=5,
+        help_text=f"Most lodge tables ({SEATS_PER_LODGE_TABLE} seats each) one lodge may hold.",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    # Set when its event is cancelled. The guarded UPDATE that takes seats checks it on
+    # the row it locks, so a hold validated a moment before the cancellation committed
+    # still cannot go through after it.
+    withdrawn = models.BooleanField(default=False, editable=False)
+
+    # Written only by guarded UPDATEs in services.inventory; see save().
+    COUNTER_FIELDS = frozenset({"capacity", "reserved", "sold", "version", "withdrawn"})
+
+    class Meta:
+        ordering = ["event", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="ticket_reserved_gte_0"),
+            models.CheckConstraint(condition=Q(sold__gte=0), name="ticket_sold_gte_0"),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=F("reserved") + F("sold")),
+                name="ticket_reserved_plus_sold_lte_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_per_order__gte=1) & Q(max_per_order__gte=F("min_per_order")),
+                name="ticket_order_limits_sane",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.name} - {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        # An existing row never has its counters written from this (possibly stale)
+        # instance: capacity goes through inventory.change_capacity(), reserved and sold
+        # through the hold services. Inserting a new ticket type writes them once.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.COUNTER_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
+    @property
+    def available(self) -> int:
+        return max(self.capacity - self.reserved - self.sold, 0)
+
+
+class Registration(models.Model):
+    """One buyer's journey for a function, from first hold to confirmation."""
+
+    class Type(models.TextChoices):
+        INDIVIDUAL = "individual", "Myself & others"
+        LODGE = "lodge", "A lodge (tables of 10)"
+        DELEGATION = "delegation", "A delegation"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CONFIRMED = "confirmed", "Confirmed"
+        # Its hold time ran out with the buyer gone; `step` keeps where they gave up.
+        ABANDONED = "abandoned", "Abandoned"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Step(models.TextChoices):
+        TICKET_SELECTION = "ticket_selection", "Tickets"
+        ATTENDEE_DETAILS = "attendee_details", "Attendees"
+        REVIEW = "review", "Review"
+        PAYMENT = "payment", "Payment"
+        CONFIRMATION = "confirmation", "Confirmation"
+
+    class PaymentStatus(models.TextChoices):
+        UNPAID = "unpaid", "Unpaid"
+        PENDING = "pending", "Payment pending"
+        PAID = "paid", "Paid"
+        NOT_REQUIRED = "not_required", "Nothing to pay"
+        REFUND_DUE = "refund_due", "Refund due"
+        REFUNDED = "refunded", "Refunded"
+
+    CONFIRMATION_PREFIXES = {
+        Type.INDIVIDUAL: "IND",
+        Type.LODGE: "LDG",
+        Type.DELEGATION: "DEL",
+    }
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    function = models.ForeignKey(Function, on_delete=models.PROTECT, related_name="registrations")
+    registration_type = models.CharField(
+        max_length=16, choices=Type.choices, default=Type.INDIVIDUAL
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    step = models.CharField(max_length=24, choices=Step.choices, default=Step.TICKET_SELECTION)
+    # The furthest step ever reached (step itself goes back when tickets change): the
+    # funnel counts "reached" from this.
+    furthest_step = models.CharField(
+        max_length=24, choices=Step.choices, default=Step.TICKET_SELECTION
+    )
+    # The anonymous browser identity (kept in the session) that owns this registration.
+    buyer_key = models.CharField(max_length=64, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    expires_at = models.DateTimeField()
+    confirmation_number = models.CharField(max_length=16, unique=True, null=True, blank=True)
+
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
+    lodge_name = models.CharField(max_length=120, blank=True)
+    lodge_number = models.CharField(max_length=20, blank=True)
+    delegation_name = models.CharField(max_length=120, blank=True)
+
+    # Set for confirmed registrations with tickets to an event that was then cancelled.
+    refund_due = models.BooleanField(default=False)
+    payment_method = models.CharField(max_length=32, blank=True)
+    payment_status = models.CharField(
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+    )
+    total_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    STEP_ORDER = [s.value for s in Step]
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # A double-clicked "Select" cannot open two registrations for one buyer.
+            models.UniqueConstraint(
+                fields=["buyer_key", "function"],
+                condition=Q(status="pending"),
+                name="one_pending_registration_per_buyer",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="registration_expiry")]
+
+    def __str__(self) -> str:
+        return self.confirmation_number or f"Registration {str(self.id)[:8]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:registration", kwargs={"pk": self.pk})
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def hold_has_lapsed(self) -> bool:
+        return self.is_pending and self.expires_at <= timezone.now()
+
+    @property
+    def counts_tables(self) -> bool:
+        return self.registration_type == self.Type.LODGE
+
+    @classmethod
+    def step_index(cls, step: str) -> int:
+        return cls.STEP_ORDER.index(step)
+
+    def has_reached(self, step: str) -> bool:
+        return self.step_index(self.step) >= self.step_index(step)
+
+
+class Hold(models.Model):
+    """Seats of one ticket type held by, and then sold to, a registration.
+
+    ACTIVE holds are counted in `TicketType.reserved`, CONFIRMED ones in `TicketType.sold`;
+    `reconcile_inventory` recomputes both counters from this table.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Held"
+        CONFIRMED = "confirmed", "Sold"
+        RELEASED = "released", "Released"
+        EXPIRED = "expired", "Expired"
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="holds")
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="holds")
+    seats = models.PositiveIntegerField()
+    # For lodge registrations, how many tables of SEATS_PER_LODGE_TABLE these seats are.
+    tables = models.PositiveSmallIntegerField(null=True, blank=True)
+    unit_price = models.DecimalField(max_digits=9, decimal_places=2)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["ticket_type_id", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(seats__gte=1), name="hold_seats_gte_1"),
+        ]
+        indexes = [
+            # The sweeper and the sold-out fallback look for lapsed active holds only.
+            models.Index(
+                fields=["expires_at", "ticket_type"],
+                condition=Q(status="active"),
+                name="active_hold_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seats} × {self.ticket_type}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.seats
+
+
+class Attendee(models.Model):
+    """A person on a registration."""
+
+    class Type(models.TextChoices):
+        MASON = "mason", "Mason"
+        GUEST = "guest", "Guest"
+        LADY_PARTNER = "lady_partner", "Lady partner"
+        GUEST_PARTNER = "guest_partner", "Guest partner"
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.CASCADE, related_name="attendees"
+    )
+    position = models.PositiveSmallIntegerField()
+    attendee_type = models.CharField(max_length=16, choices=Type.choices, default=Type.MASON)
+    title = models.CharField(max_length=40, blank=True)
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    dietary_requirements = models.CharField(max_length=200, blank=True)
+    lodge_name = models.CharField(max_length=120, blank=True)
+    lodge_number = models.CharField(max_length=20, blank=True)
+    partner_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="partners"
+    )
+
+    class Meta:
+        ordering = ["registration", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "position"], name="attendee_position_per_registration"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.title, self.first_name, self.last_name) if part)
+
+
+class Ticket(models.Model):
+    """One sold seat, issued at confirmation; named when an attendee is assigned to it.
+
+    Lodge tables and delegation bulk seats are issued unnamed (names follow later).
+    """
+
+    hold = models.ForeignKey(Hold, on_delete=models.CASCADE, related_name="tickets")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="tickets")
+    attendee = models.ForeignKey(
+        Attendee, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+
+    class Meta:
+        ordering = ["hold", "pk"]
+        constraints = [
+            # One ticket per attendee per event; unnamed seats (NULL) do not collide.
+            models.UniqueConstraint(
+                fields=["attendee", "event"], name="one_ticket_per_attendee_per_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hold.ticket_type} for {self.attendee or 'unnamed seat'}"
+
+
+class Broadcast(models.Model):
+    """Something staff told everyone viewing a function. Kept, so later page loads show
+    it too: the push over the socket is only the nudge."""
+
+    class Kind(models.TextChoices):
+        CAPACITY_CHANGE = "capacity_change", "Capacity change"
+        INFO_UPDATE = "info_update", "Information update"
+        CANCELLATION = "cancellation", "Cancellation"
+        MESSAGE = "message", "Message"
+
+    MAX_MESSAGE_LENGTH = 280
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="broadcasts")
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.CASCADE, related_name="broadcasts"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.CharField(max_length=500)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        indexes = [models.Index(fields=["function", "-sent_at"], name="broadcast_recent")]
+        permissions = [
+            ("send_broadcast", "Can message attendees and cancel events"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:60]}"

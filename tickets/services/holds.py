@@ -1,0 +1,400 @@
+"""Holds: capacity a pending registration keeps while its buyer fills in the wizard.
+
+Every path that takes seats comes through `hold_tickets` - individuals, lodge tables,
+delegation bulk seats - so one guarded UPDATE (services.inventory) protects them all.
+Holds lapse on the server: `release_lapsed_holds` (the sweeper, and the sold-out fallback
+of `hold_tickets`) gives their seats back and the change is broadcast like any other.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tickets.models import (
+    SEATS_PER_LODGE_TABLE,
+    Function,
+    Hold,
+    Registration,
+    Ticket,
+    TicketType,
+)
+from tickets.services import inventory
+from tickets.services.availability import is_on_sale
+from tickets.services.exceptions import (
+    EventCancelled,
+    NotEnoughAvailable,
+    QuantityOutOfRange,
+    RegistrationClosed,
+    RegistrationTypeMismatch,
+    SalesClosed,
+    SeatsBusy,
+    TicketingError,
+    UnknownTicketType,
+)
+from tickets.services.locking import (
+    is_lock_timeout,
+    limit_lock_wait,
+    lock_holds_of,
+    lock_pending_registration_of_buyer,
+    lock_registration,
+)
+from tickets.signals import RegistrationChange, registration_changed_on_commit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    """What a buyer asked for: `quantity` counts tables for a lodge, seats otherwise."""
+
+    buyer_key: str
+    function: Function
+    ticket_type_id: int
+    quantity: int
+    registration_type: str = Registration.Type.INDIVIDUAL
+    user_id: int | None = None
+
+
+def hold_tickets(request: HoldRequest) -> Hold:
+    """Hold seats for the buyer's open registration, opening one if needed.
+
+    Raises a TicketingError subclass (with the message to show) when the seats cannot be
+    held; nothing is changed then.
+    """
+    ticket_type = _ticket_type_for_sale(request)
+    seats = _seats_requested(ticket_type, request)
+    try:
+        return _hold_with_retries(request, ticket_type, seats)
+    except NotEnoughAvailable:
+        # Lapsed holds the sweeper has not reached yet still count as reserved. Before
+        # telling a buyer "sold out", release those of this ticket type (each in its own
+        # transaction) and try once more.
+        if not release_lapsed_holds(ticket_type_id=ticket_type.pk).holds:
+            raise
+        return _hold_with_retries(request, ticket_type, seats)
+
+
+def release_hold(registration_id: UUID, hold_id: int) -> None:
+    """The buyer gives back one line of their selection."""
+    with transaction.atomic():
+        registration = _lock_open_registration(registration_id)
+        holds = [h for h in lock_holds_of(registration, Hold.Status.ACTIVE) if h.pk == hold_id]
+        if not holds:
+            raise TicketingError("That selection has already been given back.")
+        _give_back_lines(registration, holds)
+
+
+def release_lines_of(registration_id: UUID, ticket_type_ids: Iterable[int]) -> int:
+    """Give back a registration's held seats of some ticket types (their event was
+    cancelled); returns how many holds were released."""
+    ticket_type_ids = set(ticket_type_ids)
+    with transaction.atomic():
+        registration = lock_registration(registration_id)
+        if registration is None or not registration.is_pending:
+            return 0
+        holds = [
+            h
+            for h in lock_holds_of(registration, Hold.Status.ACTIVE)
+            if h.ticket_type_id in ticket_type_ids
+        ]
+        _give_back_lines(registration, holds)
+        return len(holds)
+
+
+def cancel_registration(registration_id: UUID) -> Registration:
+    """The buyer abandons the registration: every held seat goes back at once."""
+    with transaction.atomic():
+        registration = _lock_open_registration(registration_id)
+        _end_holds(lock_holds_of(registration, Hold.Status.ACTIVE), Hold.Status.RELEASED)
+        registration.status = Registration.Status.CANCELLED
+        registration.save(update_fields=["status", "updated_at"])
+        registration_changed_on_commit(registration, RegistrationChange.CANCELLED)
+    return registration
+
+
+def abandon_lapsed_registration(
+    registration_id: UUID, now: datetime.datetime | None = None
+) -> int | None:
+    """A pending registration whose hold time is up is abandoned where it stands (its step
+    is kept for the funnel) and its seats go back. Returns the holds released, or None if
+    it was not abandoned.
+
+    A registration another transaction is working on (a confirmation in flight) is
+    skipped rather than waited for: the next sweep will see it again.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        registration = lock_registration(registration_id, skip_locked=True)
+        if registration is None or not registration.is_pending or registration.expires_at > now:
+            return None
+        holds = lock_holds_of(registration, Hold.Status.ACTIVE)
+        _end_holds(holds, Hold.Status.EXPIRED, now=now)
+        registration.status = Registration.Status.ABANDONED
+        registration.save(update_fields=["status", "updated_at"])
+        registration_changed_on_commit(registration, RegistrationChange.ABANDONED)
+        return len(holds)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    registrations: int  # abandoned
+    holds: int  # released
+
+
+def release_lapsed_holds(
+    *,
+    ticket_type_id: int | None = None,
+    now: datetime.datetime | None = None,
+    limit: int = 500,
+) -> Sweep:
+    """Abandon pending registrations whose hold time is up - every one, or those holding
+    seats of one ticket type - and release their seats.
+
+    Each registration is its own transaction, so a sweep never holds many row locks.
+    """
+    now = now or timezone.now()
+    if ticket_type_id is None:
+        lapsed = Registration.objects.filter(
+            status=Registration.Status.PENDING, expires_at__lte=now
+        ).order_by("expires_at")
+        registration_ids = list(lapsed.values_list("pk", flat=True)[:limit])
+    else:
+        lapsed_holds = Hold.objects.filter(
+            status=Hold.Status.ACTIVE, expires_at__lte=now, ticket_type_id=ticket_type_id
+        )
+        registration_ids = list(
+            lapsed_holds.values_list("registration_id", flat=True).distinct()[:limit]
+        )
+    released = [abandon_lapsed_registration(rid, now=now) for rid in registration_ids]
+    sweep = Sweep(
+        registrations=sum(1 for r in released if r is not None),
+        holds=sum(r for r in released if r is not None),
+    )
+    if sweep.registrations:
+        logger.info(
+            "Abandoned %d lapsed registrations, releasing %d holds",
+            sweep.registrations,
+            sweep.holds,
+        )
+    return sweep
+
+
+# --- internals ---------------------------------------------------------------------------
+
+
+def _ticket_type_for_sale(request: HoldRequest) -> TicketType:
+    # get(), not first(): first() orders by Meta.ordering, which follows the event and the
+    # function into their orderings - a costly query to build, on every hold of a rush.
+    # The caller loaded the function for this request; only the event is joined.
+    try:
+        ticket_type = TicketType.objects.select_related("event").get(
+            pk=request.ticket_type_id, event__function_id=request.function.pk
+        )
+    except TicketType.DoesNotExist:
+        raise UnknownTicketType() from None
+    ticket_type.event.function = request.function
+    if ticket_type.event.is_cancelled:
+        raise EventCancelled()
+    if not is_on_sale(ticket_type):
+        raise SalesClosed()
+    return ticket_type
+
+
+def _seats_requested(ticket_type: TicketType, request: HoldRequest) -> int:
+    if request.registration_type == Registration.Type.LODGE:
+        if not 1 <= request.quantity <= ticket_type.max_tables_per_order:
+            raise QuantityOutOfRange(
+                f"A lodge can hold between 1 and {ticket_type.max_tables_per_order} tables "
+                f"of {ticket_type.name}."
+            )
+        return request.quantity * SEATS_PER_LODGE_TABLE
+    if not ticket_type.min_per_order <= request.quantity <= ticket_type.max_per_order:
+        raise QuantityOutOfRange(
+            f"Choose between {ticket_type.min_per_order} and {ticket_type.max_per_order} "
+            f"tickets of {ticket_type.name}."
+        )
+    return request.quantity
+
+
+class _RegistrationLapsed(Exception):
+    """The buyer's open registration ran out of time; abandon it before holding anew."""
+
+    def __init__(self, registration_id: UUID) -> None:
+        self.registration_id = registration_id
+
+
+def _hold_with_retries(request: HoldRequest, ticket_type: TicketType, seats: int) -> Hold:
+    """Hold, retrying (twice at most) on causes that clear by themselves."""
+    for _ in range(2):
+        try:
+            return _hold_once_in_time(request, ticket_type, seats)
+        except IntegrityError:
+            # Two first holds of one buyer raced to open a registration; the unique
+            # constraint let one win. The retry joins the winner's registration.
+            continue
+        except _RegistrationLapsed as lapsed:
+            # Rare (a buyer back after their hold time), so it costs the common path
+            # nothing: the lapse is found on the row the hold locks anyway.
+            abandon_lapsed_registration(lapsed.registration_id)
+    try:
+        return _hold_once_in_time(request, ticket_type, seats)
+    except _RegistrationLapsed:
+        # Still lapsed: another transaction (a late confirmation) is working on it.
+        raise SeatsBusy() from None
+
+
+def _hold_once_in_time(request: HoldRequest, ticket_type: TicketType, seats: int) -> Hold:
+    try:
+        return _hold_once(request, ticket_type, seats)
+    except OperationalError as error:
+        if is_lock_timeout(error):
+            raise SeatsBusy() from error
+        raise
+
+
+def _hold_once(request: HoldRequest, ticket_type: TicketType, seats: int) -> Hold:
+    """One transaction, ordered so the hot lock is held as briefly as possible.
+
+    Every buyer of a ticket type queues for its row lock, taken by the guarded UPDATE and
+    kept until COMMIT. So the buyer's own rows (registration, hold) are written first and
+    the guarded UPDATE is the last statement: the lock then spans that UPDATE and the
+    COMMIT, nothing else. When the guard refuses, the whole transaction rolls back.
+    """
+    with transaction.atomic():
+        limit_lock_wait(settings.HOLD_LOCK_TIMEOUT_MS)
+        registration, opened = _open_registration_for(request)
+        existing = (
+            None
+            if opened
+            else registration.holds.filter(ticket_type=ticket_type, status=Hold.Status.ACTIVE)
+            .order_by("pk")
+            .first()
+        )
+        tables = seats // SEATS_PER_LODGE_TABLE if registration.counts_tables else None
+        if existing is not None:
+            _check_combined_quantity(ticket_type, registration, existing.seats + seats)
+            grown = {"seats": F("seats") + seats}
+            if tables is not None:
+                grown["tables"] = F("tables") + tables
+            # The registration's row lock (taken above) serialises every change to its
+            # holds, so the values computed here are what the UPDATE writes.
+            Hold.objects.filter(pk=existing.pk).update(**grown)
+            existing.seats += seats
+            if tables is not None:
+                existing.tables = (existing.tables or 0) + tables
+            hold = existing
+        else:
+            hold = Hold.objects.create(
+                registration=registration,
+                ticket_type=ticket_type,
+                seats=seats,
+                tables=tables,
+                unit_price=ticket_type.price,
+                expires_at=registration.expires_at,
+            )
+        if not opened:
+            _back_to_ticket_selection(registration)
+        registration_changed_on_commit(registration, RegistrationChange.HOLD_CREATED)
+        if inventory.reserve(ticket_type, seats) is None:
+            raise _refusal(ticket_type, seats)
+    hold.registration = registration
+    return hold
+
+
+def _refusal(ticket_type: TicketType, seats: int) -> TicketingError:
+    """Why the guarded UPDATE took nothing: the event was cancelled meanwhile (its ticket
+    types withdrawn), or too few seats are left."""
+    # Read after the refused UPDATE, which took no lock: only what the message shows.
+    ticket_type.refresh_from_db(fields=["capacity", "reserved", "sold", "withdrawn"])
+    if ticket_type.withdrawn:
+        return EventCancelled()
+    return NotEnoughAvailable(ticket_type.name, seats, ticket_type.available)
+
+
+def _open_registration_for(request: HoldRequest) -> tuple[Registration, bool]:
+    """The buyer's open registration, locked, and whether it was opened just now."""
+    registration = lock_pending_registration_of_buyer(request.buyer_key, request.function.pk)
+    if registration is not None:
+        registration.function = request.function
+        if registration.hold_has_lapsed:
+            raise _RegistrationLapsed(registration.pk)
+        if registration.registration_type != request.registration_type:
+            raise RegistrationTypeMismatch(
+                "You already have a registration in progress as "
+                f"{registration.get_registration_type_display().lower()}. Finish or cancel "
+                "it before starting another kind."
+            )
+        return registration, False
+    registration = Registration(
+        function=request.function,
+        registration_type=request.registration_type,
+        buyer_key=request.buyer_key,
+        user_id=request.user_id,
+        expires_at=timezone.now() + datetime.timedelta(minutes=request.function.hold_minutes),
+    )
+    registration.save(force_insert=True)
+    registration_changed_on_commit(registration, RegistrationChange.CREATED)
+    return registration, True
+
+
+def _check_combined_quantity(
+    ticket_type: TicketType, registration: Registration, combined_seats: int
+) -> None:
+    if registration.counts_tables:
+        most = ticket_type.max_tables_per_order * SEATS_PER_LODGE_TABLE
+        unit = "tables"
+        shown = most // SEATS_PER_LODGE_TABLE
+    else:
+        most = shown = ticket_type.max_per_order
+        unit = "tickets"
+    if combined_seats > most:
+        raise QuantityOutOfRange(
+            f"One registration can hold at most {shown} {unit} of {ticket_type.name}."
+        )
+
+
+def _lock_open_registration(registration_id: UUID) -> Registration:
+    registration = lock_registration(registration_id)
+    if registration is None or not registration.is_pending:
+        raise RegistrationClosed()
+    return registration
+
+
+def _end_holds(holds: Iterable[Hold], status: str, now: datetime.datetime | None = None) -> None:
+    """Give the seats of locked ACTIVE holds back, in ticket type order."""
+    now = now or timezone.now()
+    ended = []
+    for hold in inventory.sorted_by_ticket_type(holds):
+        inventory.release(hold.ticket_type, hold.seats)
+        hold.status = status
+        hold.ended_at = now
+        ended.append(hold)
+    if ended:
+        Hold.objects.bulk_update(ended, ["status", "ended_at"])
+
+
+def _give_back_lines(registration: Registration, holds: list[Hold]) -> None:
+    if not holds:
+        return
+    _end_holds(holds, Hold.Status.RELEASED)
+    # Seats assigned to attendees go with the line; a lapsed hold keeps them, so a late
+    # confirmation still knows who sits where.
+    Ticket.objects.filter(hold__in=holds).delete()
+    _back_to_ticket_selection(registration)
+
+
+def _back_to_ticket_selection(registration: Registration) -> None:
+    """Changed tickets mean attendee assignments must be looked at again."""
+    if registration.step != Registration.Step.TICKET_SELECTION:
+        registration.step = Registration.Step.TICKET_SELECTION
+        registration.save(update_fields=["step", "updated_at"])
+        registration_changed_on_commit(registration, RegistrationChange.STEP_REACHED)

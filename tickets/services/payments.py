@@ -1,0 +1,94 @@
+"""Payment providers behind one small interface.
+
+Offline methods (invoice, pay at the door) confirm the registration at once with payment
+pending; staff mark it paid in the admin. A card provider plugs in by implementing
+`PaymentProvider.begin` - typically returning a redirect to its hosted page and confirming
+from its callback.
+
+The rule that matters (design.md section 3): payment never runs inside a transaction that
+holds a row lock. `checkout` calls the provider first, with no transaction open, and only
+then confirms, which takes its locks for a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from tickets.models import Registration
+from tickets.services.exceptions import TicketingError
+from tickets.services.registrations import confirm_registration, current_holds, total_of
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """What a provider decided: confirm now with this payment status, or send the buyer
+    to `redirect_url` and confirm later from the provider's callback."""
+
+    payment_status: str = Registration.PaymentStatus.PENDING
+    redirect_url: str | None = None
+
+
+class PaymentProvider(Protocol):
+    identifier: str
+    label: str
+    instructions: str
+
+    def begin(self, registration: Registration) -> PaymentOutcome: ...
+
+
+@dataclass(frozen=True)
+class OfflinePayment:
+    """Pay later by a means staff reconcile by hand."""
+
+    identifier: str
+    label: str
+    instructions: str
+
+    def begin(self, registration: Registration) -> PaymentOutcome:
+        return PaymentOutcome(payment_status=Registration.PaymentStatus.PENDING)
+
+
+PROVIDERS: dict[str, PaymentProvider] = {
+    provider.identifier: provider
+    for provider in (
+        OfflinePayment(
+            identifier="invoice",
+            label="Invoice (bank transfer)",
+            instructions="We email an invoice with bank details; please pay within 14 days.",
+        ),
+        OfflinePayment(
+            identifier="door",
+            label="Pay at the door",
+            instructions="Pay by card or cash when you arrive.",
+        ),
+    )
+}
+
+# What a registration with nothing to pay is recorded as having used.
+NO_PAYMENT_METHOD = "none"
+
+
+def checkout(registration: Registration, method: str) -> tuple[Registration, str | None]:
+    """Settle payment, then confirm. Returns the registration and any redirect URL.
+
+    Call it outside any transaction: a provider may take seconds, and no seat lock may be
+    held meanwhile.
+    """
+    if total_of(current_holds(registration)) == 0:
+        confirmed = confirm_registration(
+            registration.pk,
+            payment_method=NO_PAYMENT_METHOD,
+            payment_status=Registration.PaymentStatus.NOT_REQUIRED,
+        )
+        return confirmed, None
+    provider = PROVIDERS.get(method)
+    if provider is None:
+        raise TicketingError("Choose how you would like to pay.")
+    outcome = provider.begin(registration)
+    if outcome.redirect_url:
+        return registration, outcome.redirect_url
+    confirmed = confirm_registration(
+        registration.pk, payment_method=provider.identifier, payment_status=outcome.payment_status
+    )
+    return confirmed, None

@@ -1,0 +1,305 @@
+"""The registration wizard: steps, attendee details and confirmation.
+
+Steps run ticket_selection -> attendee_details -> review -> payment -> confirmation. The
+step a registration is at is what this module last recorded, never what a browser
+claims; presence and the funnel read it from here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import ClassVar
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tickets.models import Attendee, Hold, Registration, Ticket
+from tickets.services import inventory
+from tickets.services.exceptions import (
+    EventCancelled,
+    HoldLapsed,
+    RegistrationClosed,
+    StepNotReached,
+    TicketingError,
+)
+from tickets.services.locking import lock_holds_of, lock_registration
+from tickets.signals import RegistrationChange, registration_changed_on_commit
+
+Step = Registration.Step
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    lodge_name: str = ""
+    lodge_number: str = ""
+    delegation_name: str = ""
+
+
+@dataclass(frozen=True)
+class AttendeeDetails:
+    first_name: str
+    last_name: str
+    attendee_type: str = Attendee.Type.MASON
+    title: str = ""
+    email: str = ""
+    phone: str = ""
+    dietary_requirements: str = ""
+    lodge_name: str = ""
+    lodge_number: str = ""
+    # Index, in the submitted list, of the attendee this one is the partner of.
+    partner_of: int | None = None
+    # The ticket types (at most one per event) this attendee holds a seat of.
+    ticket_type_ids: tuple[int, ...] = field(default_factory=tuple)
+
+    # Fields copied as they are onto the Attendee row.
+    SAVED_FIELDS: ClassVar[tuple[str, ...]] = (
+        "attendee_type",
+        "title",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "dietary_requirements",
+        "lodge_name",
+        "lodge_number",
+    )
+
+
+def _current_hold_status(registration: Registration) -> str:
+    if registration.status == Registration.Status.CONFIRMED:
+        return Hold.Status.CONFIRMED
+    # A lapsed registration still shows (and can try to confirm) what it held at lapse.
+    if registration.status == Registration.Status.ABANDONED:
+        return Hold.Status.EXPIRED
+    return Hold.Status.ACTIVE
+
+
+def current_holds(registration: Registration) -> list[Hold]:
+    """The registration's lines: live holds, what it had when it lapsed, or what it
+    bought."""
+    return list(
+        registration.holds.filter(status=_current_hold_status(registration))
+        .select_related("ticket_type__event")
+        .order_by("ticket_type__event__position", "ticket_type_id")
+    )
+
+
+def total_of(holds: Sequence[Hold]) -> Decimal:
+    return sum((hold.line_total for hold in holds), Decimal("0"))
+
+
+def continue_to_attendee_details(registration_id: UUID) -> Registration:
+    with transaction.atomic():
+        registration = _lock_pending(registration_id)
+        if not registration.holds.filter(status=Hold.Status.ACTIVE).exists():
+            raise TicketingError("Select at least one ticket first.")
+        _advance(registration, Step.ATTENDEE_DETAILS)
+    return registration
+
+
+def save_attendee_details(
+    registration_id: UUID, contact: ContactDetails, attendees: Sequence[AttendeeDetails]
+) -> Registration:
+    """Replace the registration's contact details and attendees, then move to review."""
+    with transaction.atomic():
+        registration = _lock_pending(registration_id)
+        _require_step(registration, Step.ATTENDEE_DETAILS)
+        holds = {h.ticket_type_id: h for h in lock_holds_of(registration, Hold.Status.ACTIVE)}
+        _check_attendees(registration, holds, attendees)
+
+        for name, value in vars(contact).items():
+            setattr(registration, name, value)
+        if registration.registration_type == Registration.Type.INDIVIDUAL and attendees:
+            # The first attendee of an individual registration is its contact.
+            lead = attendees[0]
+            registration.contact_name = f"{lead.first_name} {lead.last_name}".strip()
+            registration.contact_email = lead.email
+            registration.contact_phone = lead.phone
+
+        Ticket.objects.filter(hold__in=holds.values()).delete()
+        registration.attendees.all().delete()
+        created = Attendee.objects.bulk_create(
+            Attendee(
+                registration=registration,
+                position=index + 1,
+                **{name: getattr(a, name) for name in AttendeeDetails.SAVED_FIELDS},
+            )
+            for index, a in enumerate(attendees)
+        )
+        partners = []
+        for attendee, details in zip(created, attendees, strict=True):
+            if details.partner_of is not None:
+                attendee.partner_of = created[details.partner_of]
+                partners.append(attendee)
+        Attendee.objects.bulk_update(partners, ["partner_of"])
+        Ticket.objects.bulk_create(
+            Ticket(hold=holds[tt_id], event_id=holds[tt_id].ticket_type.event_id, attendee=a)
+            for a, details in zip(created, attendees, strict=True)
+            for tt_id in details.ticket_type_ids
+        )
+        _advance(registration, Step.REVIEW, extra_fields=[*vars(contact)])
+    return registration
+
+
+def continue_to_payment(registration_id: UUID) -> Registration:
+    with transaction.atomic():
+        registration = _lock_pending(registration_id)
+        _require_step(registration, Step.REVIEW)
+        _advance(registration, Step.PAYMENT)
+    return registration
+
+
+def confirm_registration(
+    registration_id: UUID, *, payment_method: str, payment_status: str
+) -> Registration:
+    """Turn the registration's holds into sold seats and issue its confirmation number.
+
+    A hold the sweeper already let lapse is re-taken from what is available now; if its
+    seats have gone to someone else the whole confirmation is refused (HoldLapsed) and
+    nothing changes. Runs with no payment in flight: the caller has settled payment (or
+    arranged it offline) before calling.
+    """
+    with transaction.atomic():
+        registration = lock_registration(registration_id)
+        if registration is None or registration.status not in (
+            Registration.Status.PENDING,
+            Registration.Status.ABANDONED,
+        ):
+            raise RegistrationClosed()
+        _require_step(registration, Step.PAYMENT)
+        holds = lock_holds_of(registration, _current_hold_status(registration))
+        if not holds:
+            raise TicketingError("There are no tickets on this registration to confirm.")
+        now = timezone.now()
+        for hold in inventory.sorted_by_ticket_type(holds):
+            if hold.ticket_type.event.is_cancelled:
+                raise EventCancelled(
+                    f"{hold.ticket_type.event.name} has been cancelled; remove its tickets "
+                    "to confirm the rest."
+                )
+            if hold.status == Hold.Status.ACTIVE:
+                inventory.sell_reserved(hold.ticket_type, hold.seats)
+            elif inventory.sell_available(hold.ticket_type, hold.seats) is None:
+                raise HoldLapsed()
+            hold.status = Hold.Status.CONFIRMED
+            hold.ended_at = now
+        Hold.objects.bulk_update(holds, ["status", "ended_at"])
+        _issue_unnamed_tickets(holds)
+
+        registration.status = Registration.Status.CONFIRMED
+        registration.step = registration.furthest_step = Step.CONFIRMATION
+        registration.payment_method = payment_method
+        registration.payment_status = payment_status
+        registration.total_amount = total_of(holds)
+        registration.confirmed_at = now
+        _save_with_confirmation_number(registration)
+        registration_changed_on_commit(registration, RegistrationChange.STEP_REACHED)
+        registration_changed_on_commit(registration, RegistrationChange.CONFIRMED)
+    return registration
+
+
+def mark_paid(registrations: QuerySet[Registration]) -> int:
+    """Staff record payment received for confirmed registrations awaiting it."""
+    return registrations.filter(
+        status=Registration.Status.CONFIRMED,
+        payment_status=Registration.PaymentStatus.PENDING,
+    ).update(payment_status=Registration.PaymentStatus.PAID, paid_at=timezone.now())
+
+
+def new_confirmation_number(registration_type: str) -> str:
+    """e.g. IND123456AB: a type prefix, six digits and two letters."""
+    prefix = Registration.CONFIRMATION_PREFIXES[registration_type]
+    digits = f"{secrets.randbelow(10**6):06d}"
+    letters = "".join(secrets.choice(string.ascii_uppercase) for _ in range(2))
+    return f"{prefix}{digits}{letters}"
+
+
+# --- internals ---------------------------------------------------------------------------
+
+
+def _lock_pending(registration_id: UUID) -> Registration:
+    registration = lock_registration(registration_id)
+    if registration is None or not registration.is_pending:
+        raise RegistrationClosed()
+    return registration
+
+
+def _require_step(registration: Registration, step: str) -> None:
+    if not registration.has_reached(step):
+        raise StepNotReached()
+
+
+def _advance(registration: Registration, step: str, extra_fields: Sequence[str] = ()) -> None:
+    registration.step = step
+    if Registration.step_index(step) > Registration.step_index(registration.furthest_step):
+        registration.furthest_step = step
+    registration.save(update_fields=["step", "furthest_step", "updated_at", *extra_fields])
+    registration_changed_on_commit(registration, RegistrationChange.STEP_REACHED)
+
+
+def _check_attendees(
+    registration: Registration, holds: dict[int, Hold], attendees: Sequence[AttendeeDetails]
+) -> None:
+    if not holds:
+        raise TicketingError("Your selection is empty: choose tickets first.")
+    named_seats = Counter(tt_id for a in attendees for tt_id in a.ticket_type_ids)
+    unknown = set(named_seats) - set(holds)
+    if unknown:
+        raise TicketingError("An attendee was given a ticket that is not in your selection.")
+    for index, attendee in enumerate(attendees):
+        events = [holds[tt_id].ticket_type.event_id for tt_id in attendee.ticket_type_ids]
+        if len(events) != len(set(events)):
+            raise TicketingError(f"Attendee {index + 1} can have only one ticket per event.")
+        if attendee.partner_of is not None and not 0 <= attendee.partner_of < len(attendees):
+            raise TicketingError(f"Attendee {index + 1} is a partner of an unknown attendee.")
+        if attendee.partner_of == index:
+            raise TicketingError(f"Attendee {index + 1} cannot be their own partner.")
+    named_in_full = registration.registration_type == Registration.Type.INDIVIDUAL
+    if named_in_full and not attendees:
+        raise TicketingError("Add at least one attendee.")
+    for tt_id, hold in holds.items():
+        named = named_seats[tt_id]
+        if named > hold.seats or (named_in_full and named != hold.seats):
+            raise TicketingError(
+                f"You hold {hold.seats} × {hold.ticket_type.name}; assign exactly that many "
+                "attendees to it."
+                if named_in_full
+                else f"You hold {hold.seats} seats of {hold.ticket_type.name}; no more than "
+                "that many attendees can be named for it."
+            )
+    if named_in_full and any(not a.ticket_type_ids for a in attendees):
+        raise TicketingError("Every attendee needs at least one ticket.")
+
+
+def _issue_unnamed_tickets(holds: Sequence[Hold]) -> None:
+    """Every sold seat gets a ticket; seats no attendee was named for stay unnamed."""
+    named = Counter(
+        Ticket.objects.filter(hold__in=holds).values_list("hold_id", flat=True).iterator()
+    )
+    Ticket.objects.bulk_create(
+        Ticket(hold=hold, event_id=hold.ticket_type.event_id)
+        for hold in holds
+        for _ in range(hold.seats - named[hold.pk])
+    )
+
+
+def _save_with_confirmation_number(registration: Registration) -> None:
+    for _ in range(5):
+        registration.confirmation_number = new_confirmation_number(registration.registration_type)
+        try:
+            with transaction.atomic():
+                registration.save()
+            return
+        except IntegrityError:
+            continue  # a collision in a space of 676 million: draw again
+    raise TicketingError("Could not issue a confirmation number; please try again.")
