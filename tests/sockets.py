@@ -1,0 +1,54 @@
+"""Helpers for tests that open the live socket through Channels' WebsocketCommunicator."""
+
+from __future__ import annotations
+
+import time
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+from lodgetix.asgi import websocket_app
+from lodgetix.benchmarking import session_store
+from tests.html import elements_by_id
+from tickets.buyers import BUYER_SESSION_KEY
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+RECEIVE_TIMEOUT = 5
+
+
+@database_sync_to_async
+def new_session(buyer_key: str | None = None) -> str:
+    session = session_store()  # the engine the consumer reads
+    if buyer_key:
+        session[BUYER_SESSION_KEY] = buyer_key
+    session.create()
+    return session.session_key
+
+
+async def open_socket(function, session_key=None, *, origin=ORIGIN, client=None):
+    headers = [origin]
+    if session_key:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
+    communicator = WebsocketCommunicator(
+        websocket_app, f"/ws/functions/{function.slug}/", headers=headers
+    )
+    if client:
+        communicator.scope["client"] = client
+    connected, _ = await communicator.connect(timeout=RECEIVE_TIMEOUT)
+    return communicator, connected
+
+
+async def next_fragments(communicator) -> dict:
+    return elements_by_id(await communicator.receive_from(timeout=RECEIVE_TIMEOUT))
+
+
+async def fragments_until(communicator, predicate, within: float = RECEIVE_TIMEOUT) -> dict:
+    """Receive until one message satisfies predicate(fragments); fail at the deadline."""
+    deadline = time.monotonic() + within
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, "the expected push never arrived"
+        fragments = elements_by_id(await communicator.receive_from(timeout=remaining))
+        if predicate(fragments):
+            return fragments

@@ -1,0 +1,186 @@
+"""The one WebSocket of a page: `/ws/functions/<slug>/` (design.md section 4).
+
+Availability, presence and staff broadcasts of one function share it. On every connect
+(first or after a reconnect) the socket joins its function's hub first and only then
+reads the snapshot, so no change can fall between the two; pushes carry versions and
+anything not newer than what this socket already sent is dropped.
+
+The consumer is thin: it renders fragments (tickets.live.fragments) from what arrives and
+leaves every rule to the services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from presence.local import steps_of
+from presence.store import PresenceCounts
+from tickets.buyers import buyer_key_of
+from tickets.live import fragments
+from tickets.live.coalesce import AvailabilityBatch, newest_availability
+from tickets.live.hub import hubs
+from tickets.live.local import local_sockets
+from tickets.live.sockets import socket_registry
+from tickets.models import Function
+from tickets.services.availability import catalogue_of
+
+logger = logging.getLogger(__name__)
+
+# Pages send nothing we need; anything else a client sends is ignored and counted.
+MAX_CLIENT_MESSAGE_BYTES = 4096
+ignored_client_messages: Counter[str] = Counter()
+
+# Close codes of our own (4000-4999 are for applications). htmx does not reconnect after
+# them, which is the point: the page says why live updates stopped.
+CLOSE_TOO_MANY_TABS = 4001
+
+
+class FunctionConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.hub = None
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        self.function = await _published_function(slug)
+        if self.function is None:
+            await self.close()  # before accept: the handshake is refused (403)
+            return
+        session = self.scope.get("session")
+        self.identity = (
+            self.channel_name,
+            (session and buyer_key_of(session)) or self.channel_name,
+            (self.scope.get("client") or ("unknown",))[0],
+        )
+        admission = await socket_registry().admit(*self.identity)
+        if not admission.admitted:
+            await self.close()
+            return
+        for channel_name in admission.evict:
+            await self.channel_layer.send(channel_name, {"type": "socket.evicted"})
+
+        self.sent_versions: dict[int, int] = {}
+        self.ticket_names: dict[int, str] = {}
+        self.states: dict[int, str] = {}
+        self.ignored = 0
+        self._pending: AvailabilityBatch = {}
+        self._pending_presence: PresenceCounts | None = None
+        self._pending_html: list[str] = []
+        self._wake = asyncio.Event()
+        # People, not tabs: every socket of one browser session is the same person.
+        self.person = self.identity[1]
+        step = (await steps_of(self.function.pk, [self.person]))[self.person]
+        self.hub = await hubs().join(self.function.pk, self, self.person, step)
+        await self.accept()
+        local_sockets.add(self)
+        await self.send(text_data=await self._snapshot())
+        self._sender = asyncio.create_task(self._send_pushes())
+
+    async def disconnect(self, code: int) -> None:
+        if self.hub is None:
+            return  # refused before it joined anything
+        local_sockets.discard(self)
+        if hasattr(self, "_sender"):
+            self._sender.cancel()
+        await hubs().leave(self.function.pk, self, self.person)
+        await socket_registry().leave(*self.identity)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > MAX_CLIENT_MESSAGE_BYTES:
+            self._ignore("oversized")
+        elif text_data is None:
+            self._ignore("binary")
+        else:
+            try:
+                message = json.loads(text_data)
+            except ValueError:
+                self._ignore("malformed")
+            else:
+                if not isinstance(message, dict) or message.get("type") != "ping":
+                    self._ignore("unknown")
+                # {"type": "ping"} is a keep-alive: nothing to answer.
+
+    async def socket_evicted(self, message: dict) -> None:
+        await self.close(code=CLOSE_TOO_MANY_TABS)
+
+    # --- pushes from the hub --------------------------------------------------------------
+
+    def offer_availability(self, batch: AvailabilityBatch) -> None:
+        """Called by the hub; the socket's own task sends, so a slow client only delays
+        itself, and what piles up meanwhile merges into the newest state."""
+        self._pending = newest_availability(self._pending, batch)
+        self._wake.set()
+
+    def offer_presence(self, counts: PresenceCounts) -> None:
+        self._pending_presence = counts
+        self._wake.set()
+
+    def offer_html(self, html: str) -> None:
+        """Fragments that must all arrive, in order (staff broadcasts)."""
+        self._pending_html.append(html)
+        self._wake.set()
+
+    async def _send_pushes(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = self._pending, {}
+            counts, self._pending_presence = self._pending_presence, None
+            extra, self._pending_html = self._pending_html, []
+            html = self._availability_html(batch) + "".join(extra)
+            if counts is not None:
+                html += self._presence_html(counts)
+            if html:
+                await self.send(text_data=html)
+
+    def _presence_html(self, counts: PresenceCounts) -> str:
+        return fragments.presence(counts, self.hub.presence.step_of(self.person))
+
+    def _availability_html(self, batch: AvailabilityBatch) -> str:
+        parts = []
+        for availability in batch.values():
+            ticket_type_id = availability.ticket_type_id
+            if ticket_type_id not in self.ticket_names:
+                continue  # not on this page (added after it loaded)
+            if availability.version <= self.sent_versions[ticket_type_id]:
+                continue
+            self.sent_versions[ticket_type_id] = availability.version
+            parts.append(fragments.availability(availability))
+            previous, self.states[ticket_type_id] = self.states[ticket_type_id], availability.state
+            if availability.state == "low" and previous == "in_stock":
+                name = self.ticket_names[ticket_type_id]
+                parts.append(
+                    fragments.toast(
+                        "low_availability", f"Only {availability.available} left for {name}!"
+                    )
+                )
+        return "".join(parts)
+
+    # --- internals -----------------------------------------------------------------------
+
+    async def _snapshot(self) -> str:
+        catalogue = await database_sync_to_async(catalogue_of)(self.function)
+        counts = await self.hub.presence.store.counts(self.function.pk)
+        parts = [fragments.live_indicator(True), self._presence_html(counts)]
+        for event, offers in catalogue:
+            parts.append(fragments.event_status(event))
+            for ticket_type, availability in offers:
+                self.ticket_names[ticket_type.pk] = ticket_type.name
+                self.states[ticket_type.pk] = availability.state
+                self.sent_versions[ticket_type.pk] = availability.version
+                parts.append(fragments.availability(availability))
+        return "".join(parts)
+
+    def _ignore(self, reason: str) -> None:
+        self.ignored += 1
+        ignored_client_messages[reason] += 1
+        logger.debug("Ignored a %s client message on %s", reason, self.channel_name)
+
+
+@database_sync_to_async
+def _published_function(slug: str) -> Function | None:
+    return Function.objects.filter(slug=slug, published=True).first()
