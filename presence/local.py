@@ -1,0 +1,124 @@
+"""The people of one function this server process holds sockets for.
+
+The step a person is at is always read from their registration (server-known), never
+taken from the browser: at connect, and again at every heartbeat, in one query for all
+the function's local people.
+
+A person who closes their last socket stays counted for LEAVE_GRACE seconds: moving from
+one wizard page to the next closes one socket and opens another, and the others on the
+page should not see the count blink. One second covers a page load on a decent
+connection and keeps a real departure visible within two seconds (one grace, one tick);
+a slower page load may blink once, which is the cheaper error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+
+from lodgetix.aio import spawn
+from presence.store import EMPTY, PresenceCounts, PresenceStore
+from tickets.models import Registration
+
+LEAVE_GRACE = 1.0  # seconds
+
+
+@dataclass
+class LocalPerson:
+    step: str
+    sockets: set = field(default_factory=set)
+    left_at: float | None = None
+
+
+class FunctionPresence:
+    def __init__(self, function_id: int, store: PresenceStore) -> None:
+        self.function_id = function_id
+        self.store = store
+        self.people: dict[str, LocalPerson] = {}
+        self.counts: PresenceCounts = EMPTY
+
+    def step_of(self, person: str) -> str:
+        entry = self.people.get(person)
+        return entry.step if entry else Registration.Step.TICKET_SELECTION
+
+    async def join(self, person: str, step: str, socket: object) -> None:
+        entry = self.people.setdefault(person, LocalPerson(step))
+        entry.step = step
+        entry.sockets.add(socket)
+        entry.left_at = None
+        await self.store.touch(self.function_id, {person: step})
+
+    def leave(self, person: str, socket: object) -> None:
+        entry = self.people.get(person)
+        if entry is None:
+            return
+        entry.sockets.discard(socket)
+        if not entry.sockets:
+            entry.left_at = time.monotonic()
+            asyncio.get_running_loop().call_later(
+                LEAVE_GRACE, lambda: spawn(self._forget_if_gone(person))
+            )
+
+    async def _forget_if_gone(self, person: str) -> None:
+        entry = self.people.get(person)
+        if entry is not None and not entry.sockets:
+            del self.people[person]
+            await self.store.forget(self.function_id, person)
+
+    async def forget_everyone(self) -> None:
+        """This process holds no socket of the function any more."""
+        for person in list(self.people):
+            await self.store.forget(self.function_id, person)
+        self.people.clear()
+
+    async def tick(self) -> PresenceCounts | None:
+        """Recount; the new counts if they changed."""
+        counts = await self.store.counts(self.function_id)
+        if counts == self.counts:
+            return None
+        self.counts = counts
+        return counts
+
+    async def heartbeat(self) -> None:
+        """Re-read everyone's step and refresh their entries, in one round trip each."""
+        present = [person for person, entry in self.people.items() if entry.left_at is None]
+        if not present:
+            return
+        steps = await steps_of(self.function_id, present)
+        # People may have left while the query ran: never bring them back.
+        still_here = {
+            person: step
+            for person, step in steps.items()
+            if person in self.people and self.people[person].left_at is None
+        }
+        for person, step in still_here.items():
+            self.people[person].step = step
+        await self.store.touch(self.function_id, still_here)
+
+
+@database_sync_to_async
+def steps_of(function_id: int, people: Iterable[str]) -> dict[str, str]:
+    """Each person's step: that of their open registration, "confirmation" once they have
+    confirmed one, else ticket selection (browsing the function page)."""
+    people = list(people)
+    open_steps: dict[str, str] = {}
+    confirmed: set[str] = set()
+    for person, status, step in Registration.objects.filter(
+        function_id=function_id,
+        buyer_key__in=people,
+        status__in=[Registration.Status.PENDING, Registration.Status.CONFIRMED],
+    ).values_list("buyer_key", "status", "step"):
+        if status == Registration.Status.PENDING:
+            open_steps[person] = step
+        else:
+            confirmed.add(person)
+    Step = Registration.Step
+    return {
+        person: open_steps.get(person)
+        or (Step.CONFIRMATION if person in confirmed else Step.TICKET_SELECTION)
+        for person in people
+    }

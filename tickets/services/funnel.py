@@ -1,0 +1,86 @@
+"""Where people give up: a function's registration funnel (issue: presence and abandonment).
+
+"Reached" counts registrations whose furthest step is at or past a step; "abandoned here"
+counts registrations that were abandoned while at that step. One aggregate query.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from tickets.models import Function, Registration
+
+Status = Registration.Status
+Step = Registration.Step
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    step: str
+    label: str
+    reached: int
+    abandoned_here: int
+
+    def share_of(self, started: int) -> float:
+        """The part of all started registrations that got this far, 0-100."""
+        return 100 * self.reached / started if started else 0.0
+
+
+@dataclass(frozen=True)
+class Funnel:
+    steps: list[FunnelStep]
+    confirmed: int
+    abandoned: int
+    cancelled: int
+    in_progress: int
+
+    @property
+    def started(self) -> int:
+        return self.steps[0].reached if self.steps else 0
+
+
+def funnel_of(
+    function: Function,
+    *,
+    since: datetime.date | None = None,
+    until: datetime.date | None = None,
+) -> Funnel:
+    """The funnel of registrations started between `since` and `until` (inclusive)."""
+    registrations = Registration.objects.filter(function=function)
+    if since:
+        registrations = registrations.filter(created_at__date__gte=since)
+    if until:
+        registrations = registrations.filter(created_at__date__lte=until)
+    order = Registration.STEP_ORDER
+    counts = registrations.aggregate(
+        **{
+            f"reached_{step}": Count("pk", filter=Q(furthest_step__in=order[index:]))
+            for index, step in enumerate(order)
+        },
+        **{
+            f"abandoned_{step}": Count("pk", filter=Q(status=Status.ABANDONED, step=step))
+            for step in order
+        },
+        confirmed=Count("pk", filter=Q(status=Status.CONFIRMED)),
+        abandoned=Count("pk", filter=Q(status=Status.ABANDONED)),
+        cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
+        in_progress=Count("pk", filter=Q(status=Status.PENDING)),
+    )
+    return Funnel(
+        steps=[
+            FunnelStep(
+                step=step,
+                label=label,
+                reached=counts[f"reached_{step}"],
+                abandoned_here=counts[f"abandoned_{step}"],
+            )
+            for step, label in Step.choices
+        ],
+        confirmed=counts["confirmed"],
+        abandoned=counts["abandoned"],
+        cancelled=counts["cancelled"],
+        in_progress=counts["in_progress"],
+    )
