@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+
+
+class AnalyticsConfig(AppConfig):
+    name = "analytics"
+    verbose_name = "Interaction analytics"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from analytics.services.context import function_ids
+        from analytics.services.server_events import record_registration_change
+        from tickets.models import Function
+        from tickets.signals import registration_changed
+
+        registration_changed.connect(
+            record_registration_change, dispatch_uid="analytics.record_registration_change"
+        )
+        for signal in (post_save, post_delete):
+            signal.connect(
+                function_ids.forget, sender=Function, weak=False, dispatch_uid="analytics.function"
+            )

@@ -1,0 +1,64 @@
+"""The capture endpoint (design.md section 8). The view translates HTTP to
+services.capture and back."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from analytics.services import capture
+from analytics.services.capture import Batch, Sender
+from analytics.services.exceptions import BatchTooLarge, CaptureError
+from lodgetix import ratelimit
+from tickets.buyers import buyer_key_of
+
+RATE_WINDOW_SECONDS = 60
+
+
+# The CSRF check runs in `_capture_checked`, after the body is read: a beacon cannot set
+# headers, so its token travels in the body ("csrf_token"). Django's own middleware then
+# checks it (and the Origin header) exactly as it checks a form.
+@csrf_exempt
+@require_POST
+def capture_events(request: HttpRequest) -> HttpResponse:
+    # This view never starts a session: a session started by a background request can
+    # race the one the hold form starts, and the buyer would lose their registration.
+    # Loading an existing one validates its cookie, so a made-up key counts for nothing.
+    buyer_key = buyer_key_of(request.session)
+    sender = capture.sender(
+        session_key=request.session.session_key,
+        csrf_cookie=request.COOKIES.get(settings.CSRF_COOKIE_NAME),
+        user_id=request.user.pk if request.user.is_authenticated else None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        buyer_key=buyer_key,
+    )
+    # Enough to stop a runaway page; a client that forges cookies to get around it is
+    # for the proxy in front to stop by address.
+    rate_key = sender.session_id or sender.visitor_id or f"ip:{request.META.get('REMOTE_ADDR')}"
+    limit = ratelimit.hit(
+        f"analytics:{rate_key}",
+        limit=settings.ANALYTICS_BATCHES_PER_MINUTE,
+        window=RATE_WINDOW_SECONDS,
+    )
+    if not limit.allowed:
+        return JsonResponse(
+            {"error": f"Too many batches; try again in {limit.retry_after} s."},
+            status=429,
+            headers={"Retry-After": str(limit.retry_after)},
+        )
+    try:
+        body = capture.read_body(request, request.META.get("CONTENT_LENGTH"))
+        batch = capture.parse_batch(body)
+    except CaptureError as refusal:
+        status = 413 if isinstance(refusal, BatchTooLarge) else 400
+        return JsonResponse({"error": refusal.message}, status=status)
+    if batch.csrf_token and settings.CSRF_HEADER_NAME not in request.META:
+        request.META[settings.CSRF_HEADER_NAME] = batch.csrf_token
+    return _capture_checked(request, batch, sender)
+
+
+@csrf_protect
+def _capture_checked(request: HttpRequest, batch: Batch, sender: Sender) -> HttpResponse:
+    return JsonResponse(capture.capture_batch(batch, sender).as_json(), status=202)
