@@ -1,0 +1,65 @@
+"""`manage.py bench rush`: refuses bad arguments, and runs end to end on the real shape."""
+
+from __future__ import annotations
+
+import random
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.serving import require_nginx
+from tickets.benchmarks.rush import CRUMB_BUYERS, plan_asks
+from tickets.models import Function
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--buyers", "0", "--seats", "10"], "--buyers"),
+        (["--buyers", "4", "--seats", "0"], "--seats"),
+        (["--seats", "10", "--demand", "0"], "--demand"),
+        (["--seats", "10", "--lodges", "1.5"], "--lodges"),
+        (["--seats", "10", "--url", "127.0.0.1:8000"], "--url"),
+    ],
+)
+def test_bad_arguments_are_refused_and_change_nothing(arguments, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("bench", "rush", *arguments, stdout=StringIO())
+    assert not Function.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_non_number_is_refused():
+    with pytest.raises(CommandError, match="invalid int value"):
+        call_command("bench", "rush", "--seats", "many", stdout=StringIO())
+
+
+def test_buyers_want_more_than_there_is_and_end_with_crumb_takers():
+    asks = plan_asks(500, demand=1.25, lodge_share=0.1, rng=random.Random(1))
+    mixed, crumbs = asks[:-CRUMB_BUYERS], asks[-CRUMB_BUYERS:]
+    assert sum(a.seats for a in mixed) >= 625
+    assert {a.quantity for a in mixed} == {1, 2, 3, 4}
+    assert any(a.lodge for a in mixed)
+    assert not all(a.lodge for a in mixed)
+    assert all(a.seats == 1 for a in crumbs)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_small_rush_on_the_production_shape(transactional_db):
+    require_nginx()
+    out = StringIO()
+
+    call_command("bench", "rush", "--buyers", "6", "--seats", "60", "--lodges", "0.2", stdout=out)
+
+    report = out.getvalue()
+    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if "|" in line}
+    assert "60 / 60" in rows["raw SQL"]
+    assert "60 / 60" in rows["HTTP"]
+    assert "HTTP / raw" in rows
+    assert "verdict: no oversell, sold out exactly, no drift, no 5xx" in report
+    # Its throwaway function is gone again, holds and all.
+    assert not Function.objects.filter(slug__startswith="bench-rush-").exists()

@@ -1,0 +1,152 @@
+"""`make serve`: the production shape starts, routes by path, and stops as one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+from django.conf import settings
+
+from lodgetix import serve
+from lodgetix.benchmarking import free_port
+from tests.servers import database_url_of_this_run
+from tests.serving import require_nginx
+
+ENV = {"DATABASE_URL": "postgres://u@127.0.0.1/db", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+
+
+class TestRefusesToStartWithoutItsServices:
+    @pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL"])
+    def test_names_the_missing_variable(self, missing):
+        with pytest.raises(serve.ServeError, match=missing):
+            serve.check_environment({**ENV, missing: ""})
+
+    def test_needs_postgresql(self):
+        with pytest.raises(serve.ServeError, match="PostgreSQL"):
+            serve.check_environment({**ENV, "DATABASE_URL": "sqlite:///x.db"})
+
+    def test_says_how_to_install_nginx(self, monkeypatch):
+        monkeypatch.setattr(serve, "nginx_binary", lambda: None)
+        with pytest.raises(serve.ServeError, match="apt-get install nginx"):
+            serve.check_environment(ENV)
+
+    def test_the_command_exits_2_with_the_message(self):
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        result = subprocess.run(
+            [sys.executable, "-m", "lodgetix.serve"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2
+        assert "DATABASE_URL and REDIS_URL" in result.stderr
+
+
+def test_nginx_routes_ws_to_asgi_static_to_files_and_the_rest_to_wsgi(tmp_path):
+    config = serve.ServeConfig(port=8123, run_dir=tmp_path)
+    conf = serve.nginx_config(config)
+    assert "listen 127.0.0.1:8123" in conf
+    assert f"server unix:{tmp_path}/ws.sock" in conf
+    assert f"server unix:{tmp_path}/http.sock" in conf
+    assert "proxy_set_header Upgrade $http_upgrade" in conf
+    assert "gzip_static on" in conf
+
+
+# --- the shape itself ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def shape(transactional_db):
+    """`python -m lodgetix.serve` on the test database, with a probe behind /ws/."""
+    require_nginx()
+    port = free_port()
+    run_dir = Path(settings.VAR_DIR) / f"serve-test-{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_of_this_run(),
+        "REDIS_URL": settings.REDIS_URL,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "LODGETIX_SERVE_RUN_DIR": str(run_dir),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lodgetix.serve", "--port", str(port), "--http-workers", "1",
+         "--http-threads", "2", "--asgi-app", "tests.asgi_probe:application"],
+        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{url}/", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail(f"the shape did not come up:\n{process.stdout.read()[-4000:]}")
+    yield process, url, run_dir
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_one_port_serves_pages_static_files_and_websockets_then_stops_as_one(shape):
+    process, url, run_dir = shape
+    # HTTP goes to the WSGI workers.
+    assert httpx.get(f"{url}/").status_code == 200
+    # Static files come from nginx with hashed names, cached for good, gzipped on request.
+    manifest = json.loads((Path(settings.STATIC_ROOT) / "staticfiles.json").read_text())
+    hashed = manifest["paths"]["tickets/site.css"]
+    static = httpx.get(f"{url}/static/{hashed}", headers={"Accept-Encoding": "gzip"})
+    assert static.status_code == 200
+    assert "immutable" in static.headers["cache-control"]
+    assert static.headers.get("content-encoding") == "gzip"
+
+    async def socket_then_shutdown() -> tuple[str, int | None]:
+        async with websockets.connect(f"ws://127.0.0.1:{url.rsplit(':', 1)[1]}/ws/x/") as ws:
+            greeting = await asyncio.wait_for(ws.recv(), 10)
+            await ws.send("hello")
+            assert await asyncio.wait_for(ws.recv(), 10) == "hello"
+            process.send_signal(signal.SIGTERM)  # what Ctrl-C or a supervisor does
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 20)
+            return greeting, closed.value.rcvd.code if closed.value.rcvd else None
+
+    greeting, close_code = asyncio.run(socket_then_shutdown())
+    assert greeting == "probe /ws/x/"
+    # 1012 "service restart": htmx's WebSocket extension reconnects after it.
+    assert close_code == 1012
+    assert process.wait(timeout=30) == 0
+    output = process.stdout.read()
+    assert "production shape" in output
+    # Every child went with it (they run in sessions of their own, so look for the
+    # environment they inherited).
+    assert processes_with_env(f"LODGETIX_SERVE_RUN_DIR={run_dir}") == []
+    assert not run_dir.exists()
+
+
+def processes_with_env(entry: str) -> list[int]:
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if entry.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found

@@ -1,0 +1,508 @@
+"""`manage.py bench rush --buyers N --seats S`: a sales opening on one hot ticket type.
+
+N buyers at a time - real HTTP clients, each buyer with its own CSRF cookie and, after its
+first hold, its own session - race for S seats of one ticket type through the production
+shape (lodgetix/serve.py: nginx, gunicorn, uvicorn, the sweeper). Individuals ask for 1-4
+seats, lodges for 1-4 tables of 10; together they want more than S, so the run ends sold
+out. Each buyer first loads the function page (outside the clock, as a person reads it
+before clicking), then all POST their hold; only the POSTs are timed.
+
+In the same run, the raw baseline: the guarded UPDATE + INSERT of a hold in plain SQL over
+N PostgreSQL connections, for the same list of asks, on a twin ticket type. The HTTP figure
+is reported as a ratio of it, because absolute figures drift between runs and machines.
+
+Afterwards `reconcile_inventory` must find no drift, and the seats granted to clients must
+equal the seats the database holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import httpx
+import psycopg
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError, CommandParser
+from django.db import connection
+from django.utils import timezone
+
+from lodgetix.benchmarking import format_table, free_port, latency_summary_ms
+from lodgetix.serve import database_url
+from tickets.benchmarks.data import delete_bench_function, make_bench_function
+from tickets.benchmarks.wire import KeepAliveClient, WireError, WireResponse
+from tickets.models import SEATS_PER_LODGE_TABLE, Function, Hold, Registration, TicketType
+from tickets.services.exceptions import SeatsBusy
+
+HELP = (
+    "N concurrent buyers race over HTTP for S seats of one ticket type on the production "
+    "shape, beside the raw guarded-UPDATE baseline in plain SQL."
+)
+MAX_ASK = 4  # seats for an individual, tables for a lodge
+# After the mixed asks, this many one-seat buyers take whatever crumbs a refused big ask
+# left behind, so a run that works always ends with exactly S seats granted.
+CRUMB_BUYERS = MAX_ASK * SEATS_PER_LODGE_TABLE + 10
+SERVER_START_TIMEOUT = 90.0
+
+
+def add_arguments(parser: CommandParser) -> None:
+    parser.add_argument("--buyers", type=int, default=64, help="Buyers at a time (default 64).")
+    parser.add_argument("--seats", type=int, required=True, help="Seats of the hot ticket type.")
+    parser.add_argument(
+        "--url",
+        help="Base URL of a running production shape on this database (started with "
+        "HOLD_RATE_LIMIT_PER_IP=off: every bench buyer comes from one address). Without it "
+        "the bench starts `lodgetix.serve` on a free port and stops it afterwards.",
+    )
+    parser.add_argument(
+        "--demand",
+        type=float,
+        default=1.25,
+        help="Seats wanted by all buyers together, as a multiple of --seats (default 1.25).",
+    )
+    parser.add_argument(
+        "--lodges",
+        type=float,
+        default=0.05,
+        help="Share of buyers that are lodges buying tables of 10 (default 0.05).",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="Random seed for the asks.")
+
+
+@dataclass(frozen=True)
+class Ask:
+    quantity: int
+    lodge: bool
+
+    @property
+    def seats(self) -> int:
+        return self.quantity * SEATS_PER_LODGE_TABLE if self.lodge else self.quantity
+
+
+@dataclass
+class Outcome:
+    """What one side of the run did: per-attempt latency and result."""
+
+    latencies: list[float] = field(default_factory=list)
+    results: Counter = field(default_factory=Counter)
+    granted_seats: int = 0
+    granted_holds: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def holds_per_second(self) -> float:
+        return self.granted_holds / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def attempts_per_second(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+
+def run(
+    out: TextIO,
+    *,
+    buyers: int,
+    seats: int,
+    url: str | None,
+    demand: float,
+    lodges: float,
+    seed: int,
+    **options,
+) -> None:
+    _check_arguments(buyers=buyers, seats=seats, demand=demand, lodges=lodges, url=url)
+    asks = plan_asks(seats, demand=demand, lodge_share=lodges, rng=random.Random(seed))
+    hot, twin = _bench_ticket_types(seats)
+    function = hot.event.function
+    out.write(
+        f"rush: {len(asks)} buyers ({sum(a.lodge for a in asks)} lodges) want "
+        f"{sum(a.seats for a in asks)} seats of {seats}, {buyers} at a time\n"
+    )
+    try:
+        cpu = CpuMeter()
+        raw = asyncio.run(raw_baseline(twin, raw_registration(twin), asks, concurrency=buyers))
+        raw_cpu = cpu.busy_share()
+        with _production_shape(url) as base_url:
+            visitors = asyncio.run(load_the_page(base_url, function, len(asks), buyers))
+            out.write(f"{len(visitors)} buyers have loaded the page; racing at {base_url}\n")
+            out.flush()
+            cpu = CpuMeter()
+            client_cpu = time.process_time()
+            http = asyncio.run(http_rush(base_url, function, hot, asks, visitors, buyers))
+            client_cpu = time.process_time() - client_cpu
+            http_cpu = cpu.busy_share()
+        _report(out, seats=seats, buyers=buyers, raw=raw, http=http, hot=hot)
+        out.write(
+            f"\nmachine: {os.cpu_count()} cores, CPU busy {raw_cpu:.0%} during raw, "
+            f"{http_cpu:.0%} during HTTP; load average {os.getloadavg()[0]:.2f}; the HTTP "
+            f"clients used {client_cpu / len(asks) * 1000:.1f} ms of CPU per request\n"
+        )
+        _verify(out, seats=seats, demand=demand, http=http, hot=hot)
+    finally:
+        delete_bench_function(function)
+
+
+def plan_asks(seats: int, *, demand: float, lodge_share: float, rng: random.Random) -> list[Ask]:
+    """Asks adding up to `demand` x `seats`, then the crumb-takers."""
+    asks: list[Ask] = []
+    wanted = 0
+    while wanted < demand * seats:
+        ask = Ask(quantity=rng.randint(1, MAX_ASK), lodge=rng.random() < lodge_share)
+        asks.append(ask)
+        wanted += ask.seats
+    return asks + [Ask(quantity=1, lodge=False)] * CRUMB_BUYERS
+
+
+# --- raw baseline ---------------------------------------------------------------------------
+
+RAW_RESERVE = (
+    f"UPDATE {TicketType._meta.db_table} SET reserved = reserved + %s, version = version + 1 "
+    "WHERE id = %s AND capacity - reserved - sold >= %s RETURNING reserved"
+)
+RAW_INSERT_HOLD = (
+    f"INSERT INTO {Hold._meta.db_table} "
+    "(registration_id, ticket_type_id, seats, tables, unit_price, status, expires_at, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, 'active', %s, now())"
+)
+
+
+def raw_registration(ticket_type: TicketType) -> Registration:
+    """The registration the raw baseline's holds hang on (a hold needs one)."""
+    return Registration.objects.create(
+        function=ticket_type.event.function,
+        buyer_key=f"bench-raw-{ticket_type.pk}",
+        expires_at=timezone.now() + datetime.timedelta(minutes=15),
+    )
+
+
+async def raw_baseline(
+    ticket_type: TicketType, registration: Registration, asks: list[Ask], concurrency: int
+) -> Outcome:
+    """The database alone: BEGIN; guarded UPDATE; INSERT hold; COMMIT per ask."""
+    outcome = Outcome()
+    queue = iter(asks)
+    conninfo = _conninfo()
+    connections = [await psycopg.AsyncConnection.connect(conninfo) for _ in range(concurrency)]
+
+    async def buyer(conn: psycopg.AsyncConnection) -> None:
+        for ask in queue:
+            started = time.perf_counter()
+            async with conn.transaction(), conn.cursor() as cursor:
+                await cursor.execute(RAW_RESERVE, (ask.seats, ticket_type.pk, ask.seats))
+                granted = await cursor.fetchone() is not None
+                if granted:
+                    await cursor.execute(
+                        RAW_INSERT_HOLD,
+                        (
+                            registration.pk,
+                            ticket_type.pk,
+                            ask.seats,
+                            ask.quantity if ask.lodge else None,
+                            ticket_type.price,
+                            registration.expires_at,
+                        ),
+                    )
+            _record(outcome, ask, started, "granted" if granted else "not enough")
+
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(buyer(conn) for conn in connections))
+    finally:
+        outcome.elapsed = time.perf_counter() - started
+        for conn in connections:
+            await conn.close()
+    return outcome
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """A buyer after loading the function page: the cookies it was given, and its token."""
+
+    cookie_header: str
+    csrf_token: str
+
+
+async def load_the_page(
+    base_url: str, function: Function, count: int, concurrency: int
+) -> list[Visitor]:
+    """Each buyer loads the function page once and keeps the cookies it sets (the CSRF
+    cookie, and the session when the page opens one)."""
+    page = f"{base_url}{function.get_absolute_url()}"
+    visitors: list[Visitor] = []
+    remaining = iter(range(count))
+
+    async def reader() -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            for _ in remaining:
+                client.cookies.clear()
+                response = await client.get(page)
+                response.raise_for_status()
+                cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+                visitors.append(Visitor(cookies, client.cookies["csrftoken"]))
+
+    await asyncio.gather(*(reader() for _ in range(concurrency)))
+    return visitors
+
+
+async def http_rush(
+    base_url: str,
+    function: Function,
+    ticket_type: TicketType,
+    asks: list[Ask],
+    visitors: list[Visitor],
+    concurrency: int,
+) -> Outcome:
+    """POST every ask at once, `concurrency` in flight; 303 means held.
+
+    Each buyer sends the cookies its page load gave it and its own CSRF token. A worker's
+    keep-alive connection carries one buyer after another (browsers would each open their
+    own), because connection set-up is not what a rush is short of.
+    """
+    hold_path = f"{function.get_absolute_url()}hold/"
+    busy_message = SeatsBusy.default_message.split(";")[0].encode()
+    outcome = Outcome()
+    queue = iter(zip(asks, visitors, strict=True))
+
+    async def buyer() -> None:
+        client = KeepAliveClient(base_url)
+        try:
+            for ask, visitor in queue:
+                fields: dict[str, object] = {
+                    "ticket_type": ticket_type.pk,
+                    "quantity": ask.quantity,
+                }
+                if ask.lodge:
+                    fields["registration_type"] = Registration.Type.LODGE
+                headers = {"Cookie": visitor.cookie_header, "X-CSRFToken": visitor.csrf_token}
+                started = time.perf_counter()
+                try:
+                    response = await client.post_form(hold_path, fields, headers)
+                except (OSError, TimeoutError, WireError) as error:
+                    await client.close()
+                    _record(outcome, ask, started, f"transport: {type(error).__name__}")
+                    continue
+                _record(outcome, ask, started, _kind_of(response, busy_message))
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(buyer() for _ in range(concurrency)))
+    outcome.elapsed = time.perf_counter() - started
+    return outcome
+
+
+def _kind_of(response: WireResponse, busy_message: bytes) -> str:
+    if response.status == 303:
+        return "granted"
+    if response.status == 409:
+        return "409 busy" if busy_message in response.body else "409 not enough"
+    return str(response.status)
+
+
+def _record(outcome: Outcome, ask: Ask, started: float, kind: str) -> None:
+    outcome.latencies.append(time.perf_counter() - started)
+    outcome.results[kind] += 1
+    if kind == "granted":
+        outcome.granted_holds += 1
+        outcome.granted_seats += ask.seats
+
+
+# --- the production shape --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _production_shape(url: str | None) -> Iterator[str]:
+    if url:
+        yield url.rstrip("/")
+        return
+    port = free_port()
+    env = {
+        **os.environ,
+        # The database this process uses (under tests, the test database).
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_PREFIX": settings.REDIS_PREFIX,
+        "SECRET_KEY": settings.SECRET_KEY,
+        # Every bench buyer comes from 127.0.0.1; a real crowd comes from many addresses.
+        "HOLD_RATE_LIMIT_PER_IP": "off",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lodgetix.serve", "--port", str(port)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(base_url, process)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        if "Traceback" in stderr or " ERROR " in stderr:
+            # The whole log, tracebacks included: a summary line alone does not say what broke.
+            sys.stderr.write(f"production shape logged errors:\n{stderr[-20_000:]}\n")
+
+
+def _wait_for(base_url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CommandError(f"The production shape did not start:\n{process.stderr.read()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base_url}/", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise CommandError(f"The production shape did not answer at {base_url} in time.")
+
+
+def _conninfo() -> str:
+    db = connection.settings_dict
+    return psycopg.conninfo.make_conninfo(
+        dbname=db["NAME"],
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        host=db.get("HOST") or None,
+        port=str(db["PORT"]) if db.get("PORT") else None,
+    )
+
+
+# --- set-up, report, verdict ---------------------------------------------------------------
+
+
+def _check_arguments(*, buyers: int, seats: int, demand: float, lodges: float, url) -> None:
+    if buyers < 1:
+        raise CommandError("--buyers must be at least 1.")
+    if seats < 1:
+        raise CommandError("--seats must be at least 1.")
+    if demand <= 0:
+        raise CommandError("--demand must be more than 0.")
+    if not 0 <= lodges <= 1:
+        raise CommandError("--lodges must be a share between 0 and 1.")
+    if url is not None and not re.match(r"^https?://[^/]+/?$", url):
+        raise CommandError("--url must be a base URL such as http://127.0.0.1:8000")
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        raise CommandError(
+            "bench rush runs on the production shape: set DATABASE_URL=postgres://... and "
+            "REDIS_URL=redis://..."
+        )
+
+
+def _bench_ticket_types(seats: int) -> tuple[TicketType, TicketType]:
+    """The hot ticket type the HTTP buyers race for, and its twin for the raw baseline."""
+    hot = make_bench_function("rush", seats)
+    twin = TicketType.objects.create(
+        event=hot.event, name="Twin (raw SQL)", price=hot.price, capacity=seats, position=1
+    )
+    return hot, twin
+
+
+def _report(
+    out: TextIO, *, seats: int, buyers: int, raw: Outcome, http: Outcome, hot: TicketType
+) -> None:
+    rows = []
+    for name, outcome in (("raw SQL", raw), ("HTTP", http)):
+        latency = latency_summary_ms(outcome.latencies)
+        rows.append(
+            [
+                name,
+                buyers,
+                round(outcome.holds_per_second),
+                round(outcome.attempts_per_second),
+                latency["p50"],
+                latency["p95"],
+                latency["p99"],
+                f"{outcome.granted_seats} / {seats}",
+                _kinds(outcome.results),
+            ]
+        )
+    ratio = http.holds_per_second / raw.holds_per_second if raw.holds_per_second else 0.0
+    rows.append(["HTTP / raw", "", f"{ratio:.0%}", "", "", "", "", "", ""])
+    out.write(
+        format_table(
+            [
+                "path",
+                "buyers",
+                "holds/s",
+                "attempts/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "granted seats",
+                "results",
+            ],
+            rows,
+        )
+        + "\n"
+    )
+
+
+def _kinds(results: Counter) -> str:
+    return ", ".join(f"{kind} {count}" for kind, count in sorted(results.items()))
+
+
+def _verify(out: TextIO, *, seats: int, demand: float, http: Outcome, hot: TicketType) -> None:
+    hot.refresh_from_db()
+    problems = []
+    if http.granted_seats > seats or hot.reserved > seats:
+        problems.append(f"oversold: {http.granted_seats} seats granted of {seats}")
+    if demand >= 1 and hot.reserved != seats:
+        problems.append(f"not sold out: {hot.reserved} of {seats} seats held")
+    if hot.reserved != http.granted_seats:
+        problems.append(
+            f"clients were granted {http.granted_seats} seats, the database holds {hot.reserved}"
+        )
+    server_errors = sum(n for kind, n in http.results.items() if kind.startswith("5"))
+    if server_errors:
+        problems.append(f"{server_errors} server errors (5xx)")
+    try:
+        call_command("reconcile_inventory", stdout=out)
+    except CommandError as drift:
+        problems.append(str(drift))
+    if problems:
+        raise CommandError("rush failed: " + "; ".join(problems))
+    out.write("verdict: no oversell, sold out exactly, no drift, no 5xx\n")
+
+
+class CpuMeter:
+    """Share of the machine's CPU time spent busy since creation (all processes)."""
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[int, int]:
+        try:
+            with open("/proc/stat") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+        except OSError:
+            return 0, 0
+        idle = fields[3] + fields[4]
+        return sum(fields) - idle, sum(fields)
+
+    def busy_share(self) -> float:
+        busy, total = self._sample()
+        spent = total - self.start[1]
+        return (busy - self.start[0]) / spent if spent else 0.0
