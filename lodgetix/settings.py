@@ -187,18 +187,21 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one
-# WhiteNoise serves static files in every shape. Without a collectstatic run it finds
-# them through the finders (embedded default, tests); `make serve` collects them with
-# hashed names and far-future caching.
-WHITENOISE_USE_FINDERS = not env_bool("STATIC_COLLECTED", default=False)
+# WhiteNoise serves static files in every shape. `make serve` collects them into
+# COLLECTED_STATIC_DIR with hashed names and far-future caching; everywhere else (make run,
+# the tests) the finders find them where they are. Only the collected shape sets
+# STATIC_ROOT: WhiteNoise scans STATIC_ROOT each time it loads, and a scan that meets a
+# collectstatic of another process (which deletes and rewrites hashed files) fails.
+STATIC_COLLECTED = env_bool("STATIC_COLLECTED", default=False)
+COLLECTED_STATIC_DIR = VAR_DIR / "static"
+STATIC_ROOT = COLLECTED_STATIC_DIR if STATIC_COLLECTED else None
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env_bool("STATIC_COLLECTED", default=False)
+            if STATIC_COLLECTED
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },

@@ -111,7 +111,7 @@ def test_one_port_serves_pages_static_files_and_websockets_then_stops_as_one(sha
     # HTTP goes to the WSGI workers.
     assert httpx.get(f"{url}/").status_code == 200
     # Static files come from nginx with hashed names, cached for good, gzipped on request.
-    manifest = json.loads((Path(settings.STATIC_ROOT) / "staticfiles.json").read_text())
+    manifest = json.loads((settings.COLLECTED_STATIC_DIR / "staticfiles.json").read_text())
     hashed = manifest["paths"]["tickets/site.css"]
     static = httpx.get(f"{url}/static/{hashed}", headers={"Accept-Encoding": "gzip"})
     assert static.status_code == 200
