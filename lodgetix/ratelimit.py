@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
@@ -35,13 +37,7 @@ def hit(key: str, *, limit: int, window: int) -> RateLimit:
 
 def _count(bucket_key: str, window: int) -> int:
     if settings.REDIS_URL:
-        # One round trip on the hold path: INCR, and a TTL set only by the first hit.
-        name = redis_key(bucket_key)
-        pipe = sync_redis_client().pipeline(transaction=False)
-        pipe.incr(name)
-        pipe.expire(name, window + 1, nx=True)
-        count, _ = pipe.execute()
-        return count
+        return _count_in_redis(sync_redis_client, bucket_key, window)
     # The embedded default: local memory, one process, no round trips at all.
     if cache.add(bucket_key, 1, timeout=window + 1):
         return 1
@@ -50,3 +46,13 @@ def _count(bucket_key: str, window: int) -> int:
     except ValueError:  # expired between add and incr
         cache.add(bucket_key, 1, timeout=window + 1)
         return 1
+
+
+def _count_in_redis(get_client: Callable[[], redis.Redis], bucket_key: str, window: int) -> int:
+    # One round trip on the hold path: INCR, and a TTL set only by the first hit.
+    name = redis_key(bucket_key)
+    pipe = get_client().pipeline(transaction=False)
+    pipe.incr(name)
+    pipe.expire(name, window + 1, nx=True)
+    count, _ = pipe.execute()
+    return count

@@ -8,12 +8,13 @@ per loop; keys are namespaced with REDIS_PREFIX like everything else in a shared
 from __future__ import annotations
 
 import asyncio
-import functools
 import weakref
 
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+
+from lodgetix.once import process_singleton
 
 REDIS_POOL_SIZE = 50
 
@@ -37,9 +38,10 @@ def redis_client() -> aioredis.Redis:
     return client
 
 
-@functools.cache
+@process_singleton
 def sync_redis_client() -> redis.Redis:
-    """The client for synchronous code (request threads): thread-safe, one per process."""
+    """The client for synchronous code (request threads): thread-safe, one per process,
+    made once even when a fresh worker's threads all ask for it together (lodgetix.once)."""
     return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
 
 

@@ -15,7 +15,6 @@ counting is a ZCOUNT per step (O(log n)), so a count costs the same for 20 peopl
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Protocol
 
 from django.conf import settings
 
+from lodgetix.once import process_singleton
 from lodgetix.redis import key, redis_client
 from tickets.models import Registration
 
@@ -143,7 +143,7 @@ class RedisPresenceStore:
         return PresenceCounts.of(total, dict(zip(STEPS, per_step, strict=True)))
 
 
-@functools.cache
+@process_singleton
 def presence_store() -> PresenceStore:
     """This process's store (the memory one holds state, so there is exactly one)."""
     return RedisPresenceStore() if settings.REDIS_URL else MemoryPresenceStore()

@@ -13,7 +13,6 @@ oldest in their set and the first to be evicted.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Protocol
 
 from django.conf import settings
 
+from lodgetix.once import process_singleton
 from lodgetix.redis import key, redis_client
 
 # A live server process refreshes its sockets' entries every SOCKET_HEARTBEAT seconds;
@@ -122,7 +122,7 @@ class RedisSocketRegistry:
             await pipe.execute()
 
 
-@functools.cache
+@process_singleton
 def socket_registry() -> SocketRegistry:
     """This process's registry (the memory one holds state, so there is exactly one)."""
     cls = RedisSocketRegistry if settings.REDIS_URL else MemorySocketRegistry
