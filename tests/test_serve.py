@@ -54,6 +54,24 @@ class TestRefusesToStartWithoutItsServices:
         assert "DATABASE_URL and REDIS_URL" in result.stderr
 
 
+def test_the_command_defaults_to_the_measured_worker_shape():
+    config = serve.parse_config(["--port", "8123"])
+    assert (config.http_workers, config.http_threads) == (
+        serve.ServeConfig().http_workers,
+        serve.ServeConfig.http_threads,
+    )
+    assert config.http_threads == 4
+
+
+@pytest.mark.parametrize("argument", ["--http-workers", "--http-threads"])
+@pytest.mark.parametrize(("value", "message"), [("0", "at least 1"), ("two", "whole number")])
+def test_bad_worker_counts_are_refused(argument, value, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        serve.parse_config([argument, value])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_nginx_routes_ws_to_asgi_static_to_files_and_the_rest_to_wsgi(tmp_path):
     config = serve.ServeConfig(port=8123, run_dir=tmp_path)
     conf = serve.nginx_config(config)
