@@ -278,6 +278,34 @@ class TestWizard:
         registration.refresh_from_db()
         assert registration.step == Registration.Step.ATTENDEE_DETAILS
 
+    def test_an_email_longer_than_its_column_is_400_not_a_database_error(self, client):
+        # 258 characters: a valid address for the email validator, too long for the
+        # 254-character column. The form's fields come from the model, so it says so.
+        too_long = "a" * 64 + "@" + ("b" * 60 + ".") * 3 + "b" * 6 + ".com"
+        assert len(too_long) == 258
+        tt = make_ticket_type()
+        registration = self._start(client, tt)
+        pk = {"pk": registration.pk}
+        client.post(reverse("tickets:registration-tickets", kwargs=pk))
+        response = client.post(
+            reverse("tickets:registration-attendees", kwargs=pk),
+            {
+                "attendees-TOTAL_FORMS": "1",
+                "attendees-INITIAL_FORMS": "1",
+                "attendees-0-attendee_type": "guest",
+                "attendees-0-first_name": "Alan",
+                "attendees-0-last_name": "Reid",
+                "attendees-0-email": too_long,
+                "attendees-0-phone": "0400 000 000",
+                f"attendees-0-ticket_{tt.event_id}": str(tt.pk),
+            },
+        )
+        assert response.status_code == 400
+        assert "at most 254 characters" in response.content.decode()
+        registration.refresh_from_db()
+        assert registration.step == Registration.Step.ATTENDEE_DETAILS
+        assert not registration.attendees.exists()
+
     def test_free_registration_needs_no_payment(self, client):
         tt = make_ticket_type(price="0.00")
         registration = self._start(client, tt)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django import forms
+from django.db.models import Model
 from django.forms import formset_factory
 
 from tickets.models import Attendee, Event, Hold, Registration
@@ -21,18 +22,32 @@ class HoldForm(forms.Form):
         return self.cleaned_data["registration_type"] or Registration.Type.INDIVIDUAL
 
 
-class ContactForm(forms.Form):
-    """Who we talk to about a lodge or delegation registration."""
+def model_fields_form(model: type[Model], fields: Sequence[str], **options) -> type[forms.Form]:
+    """A plain Form (the wizard services save, not the form) whose fields are the model's
+    own form fields, so their lengths and choices cannot drift from the columns they fill."""
+    declared = forms.fields_for_model(model, fields=fields, **options)
+    return type(f"{model.__name__}FieldsForm", (forms.Form,), declared)
 
-    lodge_name = forms.CharField(max_length=120, required=False)
-    lodge_number = forms.CharField(max_length=20, required=False)
-    delegation_name = forms.CharField(max_length=120, required=False)
-    contact_name = forms.CharField(max_length=200, label="Contact name")
-    contact_email = forms.EmailField(label="Contact email")
-    contact_phone = forms.CharField(max_length=40, label="Contact phone")
+
+class ContactForm(
+    model_fields_form(
+        Registration,
+        fields=(
+            "lodge_name",
+            "lodge_number",
+            "delegation_name",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+        ),
+    )
+):
+    """Who we talk to about a lodge or delegation registration."""
 
     def __init__(self, *args, registration_type: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        for name in ("contact_name", "contact_email", "contact_phone"):
+            self.fields[name].required = True
         if registration_type == Registration.Type.LODGE:
             self.fields["lodge_name"].required = True
             self.fields["lodge_number"].required = True
@@ -46,16 +61,14 @@ class ContactForm(forms.Form):
         return ContactDetails(**self.cleaned_data)
 
 
-class AttendeeForm(forms.Form):
-    attendee_type = forms.ChoiceField(choices=Attendee.Type.choices, label="Attending as")
-    title = forms.CharField(max_length=40, required=False, help_text="e.g. W.Bro., Mrs")
-    first_name = forms.CharField(max_length=80)
-    last_name = forms.CharField(max_length=80)
-    email = forms.EmailField(required=False)
-    phone = forms.CharField(max_length=40, required=False)
-    dietary_requirements = forms.CharField(max_length=200, required=False)
-    lodge_name = forms.CharField(max_length=120, required=False)
-    lodge_number = forms.CharField(max_length=20, required=False)
+class AttendeeForm(
+    model_fields_form(
+        Attendee,
+        fields=AttendeeDetails.SAVED_FIELDS,
+        labels={"attendee_type": "Attending as"},
+        help_texts={"title": "e.g. W.Bro., Mrs"},
+    )
+):
     partner_of = forms.TypedChoiceField(
         coerce=int, empty_value=None, required=False, label="Partner of"
     )
