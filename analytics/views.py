@@ -11,8 +11,9 @@ from django.views.decorators.http import require_POST
 from analytics.services import capture
 from analytics.services.capture import Batch, Sender
 from analytics.services.exceptions import BatchTooLarge, CaptureError
-from lodgetix import ratelimit
-from tickets.buyers import buyer_key_of
+from common import ratelimit
+from common.buyers import buyer_key_of
+from common.client import client_address
 
 RATE_WINDOW_SECONDS = 60
 
@@ -36,7 +37,7 @@ def capture_events(request: HttpRequest) -> HttpResponse:
     )
     # Enough to stop a runaway page; a client that forges cookies to get around it is
     # for the proxy in front to stop by address.
-    rate_key = sender.session_id or sender.visitor_id or f"ip:{request.META.get('REMOTE_ADDR')}"
+    rate_key = sender.session_id or sender.visitor_id or f"ip:{client_address(request)}"
     limit = ratelimit.hit(
         f"analytics:{rate_key}",
         limit=settings.ANALYTICS_BATCHES_PER_MINUTE,

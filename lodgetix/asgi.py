@@ -13,8 +13,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from common.server_tasks import ServerProcess  # noqa: E402
 from lodgetix.routing import websocket_urlpatterns  # noqa: E402
-from lodgetix.server import ServerProcess  # noqa: E402
 from tickets.live.lifecycle import bind_publisher_to_server_loop  # noqa: E402
 from tickets.live.local import keep_socket_entries_fresh_forever  # noqa: E402
 from tickets.sweeper import sweep_lapsed_holds_forever  # noqa: E402

@@ -160,7 +160,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "lodgetix.cache.ReusingRedisCache",
+            "BACKEND": "common.cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_PREFIX,
         }

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
 
-from lodgetix.aio import spawn
+from common.aio import spawn
 from presence.store import EMPTY, PresenceCounts, PresenceStore
 from tickets.models import Registration
 

@@ -22,8 +22,8 @@ from typing import Protocol
 
 from django.conf import settings
 
-from lodgetix.once import process_singleton
-from lodgetix.redis import key, redis_client
+from common.once import process_singleton
+from common.redis import key, redis_client
 from tickets.models import Registration
 
 STEPS: tuple[str, ...] = tuple(Registration.STEP_ORDER)

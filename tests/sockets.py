@@ -8,10 +8,10 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
+from common.buyers import BUYER_SESSION_KEY
 from lodgetix.asgi import websocket_app
 from lodgetix.benchmarking import session_store
 from tests.html import elements_by_id
-from tickets.buyers import BUYER_SESSION_KEY
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 RECEIVE_TIMEOUT = 5

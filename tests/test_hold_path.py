@@ -11,13 +11,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from common.client import client_address
 from lodgetix.settings import env_rate
 from tests.factories import hold, make_ticket_type, refreshed
 from tickets.models import Hold, Registration
 from tickets.services import holds
 from tickets.services.exceptions import SeatsBusy
 from tickets.signals import availability_changed
-from tickets.throttling import client_address
 
 
 def hold_url(ticket_type) -> str:

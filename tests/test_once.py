@@ -1,4 +1,4 @@
-"""lodgetix.once: per-process singletons survive threads that ask for them together.
+"""common.once: per-process singletons survive threads that ask for them together.
 
 The bug it fixes was seen on the hold path: a fresh gunicorn worker's threads each made a
 Redis client through functools.cache, the extra ones were dropped, and the garbage
@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 import pytest
 
-from lodgetix import ratelimit
-from lodgetix.once import process_singleton
-from lodgetix.redis import sync_redis_client
+from common import ratelimit
+from common.once import process_singleton
+from common.redis import sync_redis_client
 
 THREADS = 8
 

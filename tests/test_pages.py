@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from common.buyers import BUYER_SESSION_KEY
 from tests.factories import hold, make_event, make_function, make_ticket_type, refreshed
-from tickets.buyers import BUYER_SESSION_KEY
 from tickets.models import Event, Hold, Registration, Ticket
 
 pytestmark = pytest.mark.django_db

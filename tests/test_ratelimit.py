@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import uuid
 
-from lodgetix import ratelimit
-from lodgetix.ratelimit import hit
+from common import ratelimit
+from common.ratelimit import hit
 
 
 def fresh_key() -> str:

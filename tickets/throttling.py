@@ -10,9 +10,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-from lodgetix import ratelimit
-from lodgetix.ratelimit import RateLimit
-from tickets.buyers import buyer_key_of
+from common import ratelimit
+from common.buyers import buyer_key_of
+from common.client import client_address
+from common.ratelimit import RateLimit
 
 UNLIMITED = RateLimit(allowed=True, retry_after=0)
 
@@ -28,12 +29,3 @@ def hold_rate_limit(request: HttpRequest) -> RateLimit:
         return UNLIMITED
     count, window = limit
     return ratelimit.hit(key, limit=count, window=window)
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address; behind our own nginx (`make serve`), the one it saw."""
-    if settings.BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_REAL_IP", "").strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR") or "unknown"

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets.buyers import buyer_key_of, ensure_buyer_key
+from common.buyers import buyer_key_of, ensure_buyer_key
 from tickets.forms import AttendeeFormSet, ContactForm, HoldForm, PaymentForm
 from tickets.models import Event, Function, Registration
 from tickets.services import broadcasts, payments

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from lodgetix.aio import spawn
+from common.aio import spawn
 from tickets.services.availability import TicketAvailability
 
 K = TypeVar("K")

@@ -19,9 +19,10 @@ from collections import Counter
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from common.buyers import buyer_key_of
+from common.client import client_address
 from presence.local import steps_of
 from presence.store import PresenceCounts
-from tickets.buyers import buyer_key_of
 from tickets.live import fragments
 from tickets.live.coalesce import AvailabilityBatch, newest_availability
 from tickets.live.hub import hubs
@@ -53,7 +54,7 @@ class FunctionConsumer(AsyncWebsocketConsumer):
         self.identity = (
             self.channel_name,
             (session and buyer_key_of(session)) or self.channel_name,
-            (self.scope.get("client") or ("unknown",))[0],
+            client_address(self.scope),
         )
         admission = await socket_registry().admit(*self.identity)
         if not admission.admitted:

@@ -22,7 +22,7 @@ from typing import Protocol
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from lodgetix.aio import spawn
+from common.aio import spawn
 from presence.local import FunctionPresence
 from presence.store import PresenceCounts, heartbeat_interval, presence_store
 from tickets.live import fragments

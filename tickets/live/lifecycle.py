@@ -1,6 +1,6 @@
 """What the ASGI server process does for the live path when it starts.
 
-Wired into lodgetix.asgi through lodgetix.server.ServerProcess.
+Wired into lodgetix.asgi through common.server_tasks.ServerProcess.
 
 On shutdown there is nothing of ours to do. uvicorn (the production /ws/ server) closes
 every socket with 1012 "service restart"; daphne (runserver on the embedded default)

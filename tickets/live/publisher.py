@@ -5,7 +5,7 @@ never blocks the caller and never raises: the message is handed to an event loop
 from there, so a slow or absent Redis costs the sale nothing and is only logged.
 
 Which loop: in the ASGI server process, the server's own (bound at startup by
-lodgetix.server) - the in-memory channel layer of the embedded default is only safe to use
+common.server_tasks) - the in-memory channel layer of the embedded default is only safe to use
 from the loop its consumers run on. Anywhere else (WSGI workers, the sweeper command,
 tests) the publisher starts a private loop in a daemon thread on first use; those
 processes only ever reach sockets through Redis.
@@ -25,7 +25,7 @@ from collections.abc import Iterable
 
 from channels.layers import get_channel_layer
 
-from lodgetix.aio import spawn
+from common.aio import spawn
 from tickets.live.coalesce import AvailabilityBatch, Coalescer, newest_availability
 from tickets.live.groups import function_group
 from tickets.services.availability import TicketAvailability

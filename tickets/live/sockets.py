@@ -20,8 +20,8 @@ from typing import Protocol
 
 from django.conf import settings
 
-from lodgetix.once import process_singleton
-from lodgetix.redis import key, redis_client
+from common.once import process_singleton
+from common.redis import key, redis_client
 
 # A live server process refreshes its sockets' entries every SOCKET_HEARTBEAT seconds;
 # entries not refreshed for SOCKET_TTL belong to a dead process.

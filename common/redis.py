@@ -14,7 +14,7 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from lodgetix.once import process_singleton
+from common.once import process_singleton
 
 REDIS_POOL_SIZE = 50
 
@@ -41,7 +41,7 @@ def redis_client() -> aioredis.Redis:
 @process_singleton
 def sync_redis_client() -> redis.Redis:
     """The client for synchronous code (request threads): thread-safe, one per process,
-    made once even when a fresh worker's threads all ask for it together (lodgetix.once)."""
+    made once even when a fresh worker's threads all ask for it together (common.once)."""
     return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
 
 

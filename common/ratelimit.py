@@ -12,8 +12,8 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from lodgetix.redis import key as redis_key
-from lodgetix.redis import sync_redis_client
+from common.redis import key as redis_key
+from common.redis import sync_redis_client
 
 
 @dataclass(frozen=True)
