@@ -2,7 +2,8 @@
 
 The step a person is at is always read from their registration (server-known), never
 taken from the browser: at connect, and again at every heartbeat, in one query for all
-the function's local people.
+the function's local people. Presence does not know registrations: whoever makes a
+FunctionPresence hands it `steps_of` (tickets.services.presence_steps, made async).
 
 A person who closes their last socket stays counted for LEAVE_GRACE seconds: moving from
 one wizard page to the next closes one socket and opens another, and the others on the
@@ -15,16 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from channels.db import database_sync_to_async
-
 from common.aio import spawn
-from presence.store import EMPTY, PresenceCounts, PresenceStore
-from tickets.models import Registration
+from presence.store import EMPTY, FIRST_STEP, PresenceCounts, PresenceStore
 
 LEAVE_GRACE = 1.0  # seconds
+
+# (function id, people) -> each person's step, as the server knows it.
+StepsOf = Callable[[int, list[str]], Awaitable[dict[str, str]]]
 
 
 @dataclass
@@ -35,15 +36,16 @@ class LocalPerson:
 
 
 class FunctionPresence:
-    def __init__(self, function_id: int, store: PresenceStore) -> None:
+    def __init__(self, function_id: int, store: PresenceStore, steps_of: StepsOf) -> None:
         self.function_id = function_id
         self.store = store
+        self._steps_of = steps_of
         self.people: dict[str, LocalPerson] = {}
         self.counts: PresenceCounts = EMPTY
 
     def step_of(self, person: str) -> str:
         entry = self.people.get(person)
-        return entry.step if entry else Registration.Step.TICKET_SELECTION
+        return entry.step if entry else FIRST_STEP
 
     async def join(self, person: str, step: str, socket: object) -> None:
         entry = self.people.setdefault(person, LocalPerson(step))
@@ -88,7 +90,7 @@ class FunctionPresence:
         present = [person for person, entry in self.people.items() if entry.left_at is None]
         if not present:
             return
-        steps = await steps_of(self.function_id, present)
+        steps = await self._steps_of(self.function_id, present)
         # People may have left while the query ran: never bring them back.
         still_here = {
             person: step
@@ -98,27 +100,3 @@ class FunctionPresence:
         for person, step in still_here.items():
             self.people[person].step = step
         await self.store.touch(self.function_id, still_here)
-
-
-@database_sync_to_async
-def steps_of(function_id: int, people: Iterable[str]) -> dict[str, str]:
-    """Each person's step: that of their open registration, "confirmation" once they have
-    confirmed one, else ticket selection (browsing the function page)."""
-    people = list(people)
-    open_steps: dict[str, str] = {}
-    confirmed: set[str] = set()
-    for person, status, step in Registration.objects.filter(
-        function_id=function_id,
-        buyer_key__in=people,
-        status__in=[Registration.Status.PENDING, Registration.Status.CONFIRMED],
-    ).values_list("buyer_key", "status", "step"):
-        if status == Registration.Status.PENDING:
-            open_steps[person] = step
-        else:
-            confirmed.add(person)
-    Step = Registration.Step
-    return {
-        person: open_steps.get(person)
-        or (Step.CONFIRMATION if person in confirmed else Step.TICKET_SELECTION)
-        for person in people
-    }

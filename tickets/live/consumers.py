@@ -21,7 +21,6 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from common.buyers import buyer_key_of
 from common.client import client_address
-from presence.local import steps_of
 from presence.store import PresenceCounts
 from tickets.live import fragments
 from tickets.live.coalesce import AvailabilityBatch, newest_availability
@@ -30,6 +29,7 @@ from tickets.live.local import local_sockets
 from tickets.live.sockets import socket_registry
 from tickets.models import Function
 from tickets.services.availability import catalogue_of
+from tickets.services.presence_steps import steps_of
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,9 @@ class FunctionConsumer(AsyncWebsocketConsumer):
         self._wake = asyncio.Event()
         # People, not tabs: every socket of one browser session is the same person.
         self.person = self.identity[1]
-        step = (await steps_of(self.function.pk, [self.person]))[self.person]
+        step = (await database_sync_to_async(steps_of)(self.function.pk, [self.person]))[
+            self.person
+        ]
         self.hub = await hubs().join(self.function.pk, self, self.person, step)
         await self.accept()
         local_sockets.add(self)

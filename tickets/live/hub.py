@@ -30,6 +30,7 @@ from tickets.live.coalesce import AvailabilityBatch, Coalescer, newest_availabil
 from tickets.live.groups import function_group
 from tickets.live.publisher import PUSH_INTERVAL
 from tickets.services.availability import TicketAvailability
+from tickets.services.presence_steps import steps_of
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,9 @@ class FunctionHub:
         self._availability: Coalescer[str, AvailabilityBatch] = Coalescer(
             PUSH_INTERVAL, self._push_availability, newest_availability, burst=2
         )
-        self.presence = FunctionPresence(function_id, presence_store())
+        self.presence = FunctionPresence(
+            function_id, presence_store(), database_sync_to_async(steps_of)
+        )
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
