@@ -1,5 +1,8 @@
 """The people of one function this server process holds sockets for.
 
+People only: which sockets they hold is the live path's record (its registry of local
+sockets), which presence asks through the `holds(person)` callable it is given.
+
 The step a person is at is always read from their registration (server-known), never
 taken from the browser: at connect, and again at every heartbeat, in one query for all
 the function's local people. Presence does not know registrations: whoever makes a
@@ -17,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from common.aio import spawn
 from presence.store import EMPTY, FIRST_STEP, PresenceCounts, PresenceStore
@@ -26,20 +29,24 @@ LEAVE_GRACE = 1.0  # seconds
 
 # (function id, people) -> each person's step, as the server knows it.
 StepsOf = Callable[[int, list[str]], Awaitable[dict[str, str]]]
+# person -> whether this process still holds a socket of theirs on the function.
+Holds = Callable[[str], bool]
 
 
 @dataclass
 class LocalPerson:
     step: str
-    sockets: set = field(default_factory=set)
-    left_at: float | None = None
+    left_at: float | None = None  # when their last socket here closed
 
 
 class FunctionPresence:
-    def __init__(self, function_id: int, store: PresenceStore, steps_of: StepsOf) -> None:
+    def __init__(
+        self, function_id: int, store: PresenceStore, steps_of: StepsOf, holds: Holds
+    ) -> None:
         self.function_id = function_id
         self.store = store
         self._steps_of = steps_of
+        self._holds = holds
         self.people: dict[str, LocalPerson] = {}
         self.counts: PresenceCounts = EMPTY
 
@@ -47,27 +54,27 @@ class FunctionPresence:
         entry = self.people.get(person)
         return entry.step if entry else FIRST_STEP
 
-    async def join(self, person: str, step: str, socket: object) -> None:
+    async def join(self, person: str, step: str) -> None:
+        """One more socket of `person` is here (already in the registry)."""
         entry = self.people.setdefault(person, LocalPerson(step))
         entry.step = step
-        entry.sockets.add(socket)
         entry.left_at = None
         await self.store.touch(self.function_id, {person: step})
 
-    def leave(self, person: str, socket: object) -> None:
+    def leave(self, person: str) -> None:
+        """A socket of `person` closed (already out of the registry); if it was their last
+        here, they go after the grace unless they come back."""
         entry = self.people.get(person)
-        if entry is None:
+        if entry is None or self._holds(person):
             return
-        entry.sockets.discard(socket)
-        if not entry.sockets:
-            entry.left_at = time.monotonic()
-            asyncio.get_running_loop().call_later(
-                LEAVE_GRACE, lambda: spawn(self._forget_if_gone(person))
-            )
+        entry.left_at = time.monotonic()
+        asyncio.get_running_loop().call_later(
+            LEAVE_GRACE, lambda: spawn(self._forget_if_gone(person))
+        )
 
     async def _forget_if_gone(self, person: str) -> None:
         entry = self.people.get(person)
-        if entry is not None and not entry.sockets:
+        if entry is not None and not self._holds(person):
             del self.people[person]
             await self.store.forget(self.function_id, person)
 

@@ -24,7 +24,7 @@ from tests.sockets import (
 )
 from tickets.live import consumers
 from tickets.live.hub import hubs
-from tickets.live.sockets import socket_registry
+from tickets.live.registry import socket_caps
 from tickets.models import Hold, Registration
 from tickets.services import holds
 
@@ -198,7 +198,7 @@ async def test_a_session_keeps_its_ten_newest_sockets(function_with_two_ticket_t
 
 async def test_an_address_over_its_cap_is_refused(function_with_two_ticket_types, settings):
     settings.LIVE_MAX_SOCKETS_PER_IP = 2
-    socket_registry.cache_clear()
+    socket_caps.cache_clear()
     function, _, _ = function_with_two_ticket_types
     client = ("203.0.113.9", 5000)
     first, ok1 = await open_socket(function, await new_session("a"), client=client)
