@@ -26,8 +26,7 @@ from presence.local import FunctionPresence
 from presence.store import heartbeat_interval, presence_store
 from tickets.live import fragments
 from tickets.live.coalesce import AvailabilityBatch, Coalescer, newest_availability
-from tickets.live.groups import function_group
-from tickets.live.publisher import PUSH_INTERVAL
+from tickets.live.publisher import PUSH_INTERVAL, function_group
 from tickets.live.registry import LiveSocket, LocalSockets, local_sockets
 from tickets.services.availability import TicketAvailability
 from tickets.services.presence_steps import steps_of
