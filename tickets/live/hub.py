@@ -28,6 +28,7 @@ from tickets.live import fragments
 from tickets.live.coalesce import AvailabilityBatch, Coalescer, newest_availability
 from tickets.live.publisher import PUSH_INTERVAL, function_group
 from tickets.live.registry import LiveSocket, LocalSockets, local_sockets
+from tickets.services import broadcasts
 from tickets.services.availability import TicketAvailability
 from tickets.services.presence_steps import steps_of
 
@@ -128,12 +129,13 @@ class FunctionHub:
             logger.warning("Live hub ignored a %r message", message.get("type"))
 
     async def _announce(self, broadcast_id: int) -> None:
-        """Render a staff broadcast once (reading it from the database: the message is only
-        the nudge) and hand it to every local socket."""
+        """Read a staff broadcast once (from the database: the message is only the nudge),
+        render it once and hand it to every local socket."""
         people = self._local.people_of(self.function_id)
-        rendered = await database_sync_to_async(fragments.broadcast)(broadcast_id, people)
-        if rendered is None:
+        news = await database_sync_to_async(broadcasts.news_of)(broadcast_id, people)
+        if news is None:
             return
+        rendered = fragments.broadcast(news)
         for socket in self.sockets:
             socket.offer_html(rendered.for_person(socket.identity.person))
 
