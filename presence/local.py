@@ -6,7 +6,7 @@ sockets), which presence asks through the `holds(person)` callable it is given.
 The step a person is at is always read from their registration (server-known), never
 taken from the browser: at connect, and again at every heartbeat, in one query for all
 the function's local people. Presence does not know registrations: whoever makes a
-FunctionPresence hands it `steps_of` (tickets.services.presence_steps, made async).
+FunctionPresence (the live hub) hands it `steps_of`, a query of the ticketing app.
 
 A person who closes their last socket stays counted for LEAVE_GRACE seconds: moving from
 one wizard page to the next closes one socket and opens another, and the others on the

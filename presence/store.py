@@ -26,7 +26,7 @@ from common.once import process_singleton
 from common.redis import key, redis_client
 
 # The registration steps, in order, as plain strings: presence counts people per step but
-# does not depend on the ticketing app that defines them (tickets hands presence each
+# does not depend on the ticketing app that defines them (that app hands presence each
 # person's step; a test checks this list against Registration.STEP_ORDER).
 STEPS: tuple[str, ...] = (
     "ticket_selection",
