@@ -15,8 +15,8 @@ from django.conf import settings  # noqa: E402
 
 from common.server_tasks import ServerProcess  # noqa: E402
 from lodgetix.routing import websocket_urlpatterns  # noqa: E402
-from tickets.live.lifecycle import bind_publisher_to_server_loop  # noqa: E402
-from tickets.live.local import keep_socket_entries_fresh_forever  # noqa: E402
+from tickets.live.publisher import bind_publisher_to_server_loop  # noqa: E402
+from tickets.live.registry import keep_socket_entries_fresh_forever  # noqa: E402
 from tickets.sweeper import sweep_lapsed_holds_forever  # noqa: E402
 
 # Sessions and users on the socket as on pages; only our own hosts may open one.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets.live.consumers import FunctionConsumer
+from tickets.live.consumer import FunctionConsumer
 
 websocket_urlpatterns = [
     path("ws/functions/<slug:slug>/", FunctionConsumer.as_asgi()),

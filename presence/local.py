@@ -1,8 +1,12 @@
 """The people of one function this server process holds sockets for.
 
+People only: which sockets they hold is the live path's record (its registry of local
+sockets), which presence asks through the `holds(person)` callable it is given.
+
 The step a person is at is always read from their registration (server-known), never
 taken from the browser: at connect, and again at every heartbeat, in one query for all
-the function's local people.
+the function's local people. Presence does not know registrations: whoever makes a
+FunctionPresence (the live hub) hands it `steps_of`, a query of the ticketing app.
 
 A person who closes their last socket stays counted for LEAVE_GRACE seconds: moving from
 one wizard page to the next closes one socket and opens another, and the others on the
@@ -15,57 +19,62 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-
-from channels.db import database_sync_to_async
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from common.aio import spawn
-from presence.store import EMPTY, PresenceCounts, PresenceStore
-from tickets.models import Registration
+from presence.store import EMPTY, FIRST_STEP, PresenceCounts, PresenceStore
 
 LEAVE_GRACE = 1.0  # seconds
+
+# (function id, people) -> each person's step, as the server knows it.
+StepsOf = Callable[[int, list[str]], Awaitable[dict[str, str]]]
+# person -> whether this process still holds a socket of theirs on the function.
+Holds = Callable[[str], bool]
 
 
 @dataclass
 class LocalPerson:
     step: str
-    sockets: set = field(default_factory=set)
-    left_at: float | None = None
+    left_at: float | None = None  # when their last socket here closed
 
 
 class FunctionPresence:
-    def __init__(self, function_id: int, store: PresenceStore) -> None:
+    def __init__(
+        self, function_id: int, store: PresenceStore, steps_of: StepsOf, holds: Holds
+    ) -> None:
         self.function_id = function_id
         self.store = store
+        self._steps_of = steps_of
+        self._holds = holds
         self.people: dict[str, LocalPerson] = {}
         self.counts: PresenceCounts = EMPTY
 
     def step_of(self, person: str) -> str:
         entry = self.people.get(person)
-        return entry.step if entry else Registration.Step.TICKET_SELECTION
+        return entry.step if entry else FIRST_STEP
 
-    async def join(self, person: str, step: str, socket: object) -> None:
+    async def join(self, person: str, step: str) -> None:
+        """One more socket of `person` is here (already in the registry)."""
         entry = self.people.setdefault(person, LocalPerson(step))
         entry.step = step
-        entry.sockets.add(socket)
         entry.left_at = None
         await self.store.touch(self.function_id, {person: step})
 
-    def leave(self, person: str, socket: object) -> None:
+    def leave(self, person: str) -> None:
+        """A socket of `person` closed (already out of the registry); if it was their last
+        here, they go after the grace unless they come back."""
         entry = self.people.get(person)
-        if entry is None:
+        if entry is None or self._holds(person):
             return
-        entry.sockets.discard(socket)
-        if not entry.sockets:
-            entry.left_at = time.monotonic()
-            asyncio.get_running_loop().call_later(
-                LEAVE_GRACE, lambda: spawn(self._forget_if_gone(person))
-            )
+        entry.left_at = time.monotonic()
+        asyncio.get_running_loop().call_later(
+            LEAVE_GRACE, lambda: spawn(self._forget_if_gone(person))
+        )
 
     async def _forget_if_gone(self, person: str) -> None:
         entry = self.people.get(person)
-        if entry is not None and not entry.sockets:
+        if entry is not None and not self._holds(person):
             del self.people[person]
             await self.store.forget(self.function_id, person)
 
@@ -88,7 +97,7 @@ class FunctionPresence:
         present = [person for person, entry in self.people.items() if entry.left_at is None]
         if not present:
             return
-        steps = await steps_of(self.function_id, present)
+        steps = await self._steps_of(self.function_id, present)
         # People may have left while the query ran: never bring them back.
         still_here = {
             person: step
@@ -98,27 +107,3 @@ class FunctionPresence:
         for person, step in still_here.items():
             self.people[person].step = step
         await self.store.touch(self.function_id, still_here)
-
-
-@database_sync_to_async
-def steps_of(function_id: int, people: Iterable[str]) -> dict[str, str]:
-    """Each person's step: that of their open registration, "confirmation" once they have
-    confirmed one, else ticket selection (browsing the function page)."""
-    people = list(people)
-    open_steps: dict[str, str] = {}
-    confirmed: set[str] = set()
-    for person, status, step in Registration.objects.filter(
-        function_id=function_id,
-        buyer_key__in=people,
-        status__in=[Registration.Status.PENDING, Registration.Status.CONFIRMED],
-    ).values_list("buyer_key", "status", "step"):
-        if status == Registration.Status.PENDING:
-            open_steps[person] = step
-        else:
-            confirmed.add(person)
-    Step = Registration.Step
-    return {
-        person: open_steps.get(person)
-        or (Step.CONFIRMATION if person in confirmed else Step.TICKET_SELECTION)
-        for person in people
-    }

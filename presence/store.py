@@ -24,9 +24,19 @@ from django.conf import settings
 
 from common.once import process_singleton
 from common.redis import key, redis_client
-from tickets.models import Registration
 
-STEPS: tuple[str, ...] = tuple(Registration.STEP_ORDER)
+# The registration steps, in order, as plain strings: presence counts people per step but
+# does not depend on the ticketing app that defines them (that app hands presence each
+# person's step; a test checks this list against Registration.STEP_ORDER).
+STEPS: tuple[str, ...] = (
+    "ticket_selection",
+    "attendee_details",
+    "review",
+    "payment",
+    "confirmation",
+)
+# Where someone without a registration is: browsing the function page.
+FIRST_STEP = STEPS[0]
 
 
 def heartbeat_interval() -> float:

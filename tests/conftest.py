@@ -46,14 +46,14 @@ async def live_loop():
     """For tests that open live sockets in this process: publish from the test's own
     event loop (the in-memory layer is only safe from the loop its consumers run on)."""
     from tickets.live.publisher import publisher
-    from tickets.live.sockets import socket_registry
+    from tickets.live.registry import socket_caps
 
     loop = asyncio.get_running_loop()
     publisher.bind(loop)
-    socket_registry.cache_clear()
+    socket_caps.cache_clear()
     yield
     publisher.unbind(loop)
-    socket_registry.cache_clear()
+    socket_caps.cache_clear()
     # The consumers' queries ran on asgiref's sync thread; close its connections there so
     # the test database can be dropped at the end of the run.
     await database_sync_to_async(connections.close_all)()

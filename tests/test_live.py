@@ -22,9 +22,9 @@ from tests.sockets import (
     next_fragments,
     open_socket,
 )
-from tickets.live import consumers
+from tickets.live import consumer
 from tickets.live.hub import hubs
-from tickets.live.sockets import socket_registry
+from tickets.live.registry import socket_caps
 from tickets.models import Hold, Registration
 from tickets.services import holds
 
@@ -190,7 +190,7 @@ async def test_a_session_keeps_its_ten_newest_sockets(function_with_two_ticket_t
     newest, connected = await open_socket(function, session)
     assert connected
     closed = await sockets[0].receive_output(timeout=RECEIVE_TIMEOUT)
-    assert closed == {"type": "websocket.close", "code": consumers.CLOSE_TOO_MANY_TABS}
+    assert closed == {"type": "websocket.close", "code": consumer.CLOSE_TOO_MANY_TABS}
     assert await sockets[1].receive_nothing(timeout=0.2)
     for socket in [*sockets[1:], newest]:
         await socket.disconnect()
@@ -198,7 +198,7 @@ async def test_a_session_keeps_its_ten_newest_sockets(function_with_two_ticket_t
 
 async def test_an_address_over_its_cap_is_refused(function_with_two_ticket_types, settings):
     settings.LIVE_MAX_SOCKETS_PER_IP = 2
-    socket_registry.cache_clear()
+    socket_caps.cache_clear()
     function, _, _ = function_with_two_ticket_types
     client = ("203.0.113.9", 5000)
     first, ok1 = await open_socket(function, await new_session("a"), client=client)
@@ -229,14 +229,14 @@ async def test_bad_client_messages_are_ignored_and_counted(
     function, banquet, _ = function_with_two_ticket_types
     socket, _ = await open_socket(function, await new_session("me"))
     await next_fragments(socket)
-    before = consumers.ignored_client_messages[reason]
+    before = consumer.ignored_client_messages[reason]
     if "text_data" in payload:
         await socket.send_to(text_data=payload["text_data"])
     else:
         await socket.send_to(bytes_data=payload["bytes_data"])
     await socket.send_to(text_data=json.dumps({"type": "ping"}))
     assert await socket.receive_nothing(timeout=0.2)
-    assert consumers.ignored_client_messages[reason] == before + 1
+    assert consumer.ignored_client_messages[reason] == before + 1
     await async_hold(banquet, 1, buyer="someone")  # the socket still works
     assert f"availability-{banquet.pk}" in await next_fragments(socket)
     await socket.disconnect()

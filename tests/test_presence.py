@@ -12,12 +12,13 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 
-from presence.store import MemoryPresenceStore, PresenceCounts, presence_store
+from presence.store import STEPS, MemoryPresenceStore, PresenceCounts, presence_store
 from tests.factories import hold, make_event, make_function, make_ticket_type
 from tests.html import Element, elements_by_id
 from tests.servers import AsgiServer
 from tests.sockets import fragments_until, new_session, open_socket
 from tickets.live.hub import hubs
+from tickets.models import Registration
 from tickets.services import registrations as wizard
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,6 +86,11 @@ class TestStore:
         a = PresenceCounts.of(2, {"review": 1, "payment": 1})
         assert a == PresenceCounts.of(2, {"payment": 1, "review": 1})
         assert hash(a) == hash(PresenceCounts.of(2, {"payment": 1, "review": 1}))
+
+
+def test_presence_steps_are_the_registration_steps():
+    # presence keeps its own copy so that it does not import tickets; they must agree.
+    assert tuple(Registration.STEP_ORDER) == STEPS
 
 
 async def presence_of(socket, predicate) -> Element:

@@ -6,7 +6,7 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets and registrations"
 
     def ready(self) -> None:
-        from tickets.live.receivers import push_availability, push_broadcast
+        from tickets.live.publisher import push_availability, push_broadcast
         from tickets.signals import availability_changed, broadcast_sent
 
         availability_changed.connect(push_availability, dispatch_uid="live-availability")

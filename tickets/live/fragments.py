@@ -5,6 +5,11 @@ out-of-band, so a client that missed a message heals with the next one.
 
 Availability fragments depend only on a frozen TicketAvailability (version included), so
 they are rendered once per version per process however many viewers receive them.
+
+Rendering never touches the database: whoever calls a renderer has read what it shows
+(the consumer's snapshot, tickets.services.broadcasts.news_of for broadcasts), so a
+fragment can be rendered on the event loop and a render costs no round trip
+(tests/test_fragments.py renders every kind under zero queries).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from django.urls import reverse
 from presence.store import PresenceCounts
 from tickets.models import Broadcast, Event, Function, Registration
 from tickets.services.availability import TicketAvailability
-from tickets.services.broadcasts import people_hit_by_cancellation
+from tickets.services.broadcasts import BroadcastNews
 
 
 @lru_cache(maxsize=8192)
@@ -113,16 +118,10 @@ class BroadcastFragments:
         return self.everyone + self.by_person.get(person, "")
 
 
-def broadcast(broadcast_id: int, people: list[str]) -> BroadcastFragments | None:
-    """Render a broadcast once for all the sockets of a server process (database access:
-    call through database_sync_to_async)."""
-    sent = (
-        Broadcast.objects.select_related("function", "event__function")
-        .filter(pk=broadcast_id)
-        .first()
-    )
-    if sent is None:
-        return None
+def broadcast(news: BroadcastNews) -> BroadcastFragments:
+    """Render a broadcast once for all the sockets of a server process, from what
+    tickets.services.broadcasts.news_of read (no database access here)."""
+    sent = news.broadcast
     function, event = sent.function, sent.event
     parts = [notice(sent)]
     if sent.kind == Broadcast.Kind.INFO_UPDATE and event is not None:
@@ -158,8 +157,9 @@ def broadcast(broadcast_id: int, people: list[str]) -> BroadcastFragments | None
     by_person = {}
     if sent.kind == Broadcast.Kind.CANCELLATION and event is not None:
         parts.append(event_status(event))
-        by_person = {
-            person: registration_notice([(event, bought)])
-            for person, bought in people_hit_by_cancellation(event.pk, people).items()
+        # The note depends only on whether the person had bought: render each kind once.
+        notes = {
+            bought: registration_notice([(event, bought)]) for bought in set(news.hit.values())
         }
+        by_person = {person: notes[bought] for person, bought in news.hit.items()}
     return BroadcastFragments(everyone="".join(parts), by_person=by_person)

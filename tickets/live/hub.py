@@ -17,19 +17,20 @@ import asyncio
 import logging
 import time
 import weakref
-from typing import Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from common.aio import spawn
 from presence.local import FunctionPresence
-from presence.store import PresenceCounts, heartbeat_interval, presence_store
+from presence.store import heartbeat_interval, presence_store
 from tickets.live import fragments
 from tickets.live.coalesce import AvailabilityBatch, Coalescer, newest_availability
-from tickets.live.groups import function_group
-from tickets.live.publisher import PUSH_INTERVAL
+from tickets.live.publisher import PUSH_INTERVAL, function_group
+from tickets.live.registry import LiveSocket, LocalSockets, local_sockets
+from tickets.services import broadcasts
 from tickets.services.availability import TicketAvailability
+from tickets.services.presence_steps import steps_of
 
 logger = logging.getLogger(__name__)
 
@@ -37,19 +38,14 @@ logger = logging.getLogger(__name__)
 PRESENCE_INTERVAL = 1.0
 
 
-class LiveSocket(Protocol):
-    person: str
-
-    def offer_availability(self, batch: AvailabilityBatch) -> None: ...
-    def offer_presence(self, counts: PresenceCounts) -> None: ...
-    def offer_html(self, html: str) -> None: ...
-
-
 class FunctionHub:
-    def __init__(self, function_id: int) -> None:
+    """Fans out to the function's sockets in `local` (this process's registry of sockets):
+    the hub keeps no set of its own."""
+
+    def __init__(self, function_id: int, local: LocalSockets) -> None:
         self.function_id = function_id
         self.group = function_group(function_id)
-        self.sockets: set[LiveSocket] = set()
+        self._local = local
         self._layer = get_channel_layer()
         self._channel: str | None = None
         # burst=2: pushes from one publisher arrive one per interval and pass straight
@@ -57,8 +53,17 @@ class FunctionHub:
         self._availability: Coalescer[str, AvailabilityBatch] = Coalescer(
             PUSH_INTERVAL, self._push_availability, newest_availability, burst=2
         )
-        self.presence = FunctionPresence(function_id, presence_store())
+        self.presence = FunctionPresence(
+            function_id,
+            presence_store(),
+            steps_of=database_sync_to_async(steps_of),
+            holds=lambda person: local.holds_person(function_id, person),
+        )
         self._tasks: list[asyncio.Task] = []
+
+    @property
+    def sockets(self) -> list[LiveSocket]:
+        return self._local.of_function(self.function_id)
 
     async def start(self) -> None:
         self._channel = await self._layer.new_channel()
@@ -94,7 +99,7 @@ class FunctionHub:
                                self.function_id, exc_info=True)  # fmt: skip
                 continue
             if counts is not None:
-                for socket in list(self.sockets):
+                for socket in self.sockets:
                     socket.offer_presence(counts)
 
     async def _receive_forever(self) -> None:
@@ -124,48 +129,49 @@ class FunctionHub:
             logger.warning("Live hub ignored a %r message", message.get("type"))
 
     async def _announce(self, broadcast_id: int) -> None:
-        """Render a staff broadcast once (reading it from the database: the message is only
-        the nudge) and hand it to every local socket."""
-        people = list(self.presence.people)
-        rendered = await database_sync_to_async(fragments.broadcast)(broadcast_id, people)
-        if rendered is None:
+        """Read a staff broadcast once (from the database: the message is only the nudge),
+        render it once and hand it to every local socket."""
+        people = self._local.people_of(self.function_id)
+        news = await database_sync_to_async(broadcasts.news_of)(broadcast_id, people)
+        if news is None:
             return
-        for socket in list(self.sockets):
-            socket.offer_html(rendered.for_person(socket.person))
+        rendered = fragments.broadcast(news)
+        for socket in self.sockets:
+            socket.offer_html(rendered.for_person(socket.identity.person))
 
     async def _push_availability(self, key: str, batch: AvailabilityBatch) -> None:
-        for socket in list(self.sockets):
+        for socket in self.sockets:
             socket.offer_availability(batch)
 
 
 class Hubs:
     """The hubs of one event loop, created with the first socket of a function and
-    stopped with its last."""
+    stopped with its last. Joining and leaving a hub is what puts a socket in, and takes it
+    out of, the process's registry of sockets."""
 
-    def __init__(self) -> None:
+    def __init__(self, local: LocalSockets) -> None:
+        self.local = local
         self._hubs: dict[int, FunctionHub] = {}
         self._lock = asyncio.Lock()
 
-    async def join(
-        self, function_id: int, socket: LiveSocket, person: str, step: str
-    ) -> FunctionHub:
+    async def join(self, function_id: int, socket: LiveSocket, step: str) -> FunctionHub:
         async with self._lock:
             hub = self._hubs.get(function_id)
             if hub is None:
-                hub = FunctionHub(function_id)
+                hub = FunctionHub(function_id, self.local)
                 await hub.start()
                 self._hubs[function_id] = hub
-            hub.sockets.add(socket)
-        await hub.presence.join(person, step, socket)
+            self.local.add(function_id, socket)
+        await hub.presence.join(socket.identity.person, step)
         return hub
 
-    async def leave(self, function_id: int, socket: LiveSocket, person: str) -> None:
+    async def leave(self, function_id: int, socket: LiveSocket) -> None:
         async with self._lock:
             hub = self._hubs.get(function_id)
             if hub is None:
                 return
-            hub.sockets.discard(socket)
-            hub.presence.leave(person, socket)
+            self.local.discard(function_id, socket)
+            hub.presence.leave(socket.identity.person)
             if not hub.sockets:
                 del self._hubs[function_id]
                 await hub.stop()
@@ -180,5 +186,5 @@ def hubs() -> Hubs:
     """The hubs of the running loop: one per server process (tests run a loop each)."""
     loop = asyncio.get_running_loop()
     if loop not in _hubs_by_loop:
-        _hubs_by_loop[loop] = Hubs()
+        _hubs_by_loop[loop] = Hubs(local_sockets())
     return _hubs_by_loop[loop]

@@ -1,12 +1,19 @@
 """From a committed change to the function's channel layer group (design.md section 4).
 
+Domain signals (tickets.signals, sent after commit) reach `push_availability` and
+`push_broadcast` below, connected in TicketsConfig.ready(); they hand the change to the
+process's LivePublisher. There is one channel layer group per function
+(`function_group`), shared by every page of it; each server process's hub of the function
+is its one member there.
+
 `publish_availability` is called from `transaction.on_commit` callbacks in any thread. It
 never blocks the caller and never raises: the message is handed to an event loop and sent
 from there, so a slow or absent Redis costs the sale nothing and is only logged.
 
 Which loop: in the ASGI server process, the server's own (bound at startup by
-common.server_tasks) - the in-memory channel layer of the embedded default is only safe to use
-from the loop its consumers run on. Anywhere else (WSGI workers, the sweeper command,
+`bind_publisher_to_server_loop`, a task of lodgetix.asgi's ServerProcess) - the in-memory
+channel layer of the embedded default is only safe to use from the loop its consumers run
+on. Anywhere else (WSGI workers, the sweeper command,
 tests) the publisher starts a private loop in a daemon thread on first use; those
 processes only ever reach sockets through Redis.
 
@@ -22,13 +29,16 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from channels.layers import get_channel_layer
 
 from common.aio import spawn
 from tickets.live.coalesce import AvailabilityBatch, Coalescer, newest_availability
-from tickets.live.groups import function_group
 from tickets.services.availability import TicketAvailability
+
+if TYPE_CHECKING:
+    from tickets.models import Broadcast
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +47,11 @@ logger = logging.getLogger(__name__)
 PUSH_INTERVAL = 0.25
 # One warning per this many seconds while the channel layer is failing, not one per sale.
 FAILURE_LOG_INTERVAL = 10.0
+
+
+def function_group(function_id: int) -> str:
+    """The channel layer group of a function: one per function, shared by all its pages."""
+    return f"function.{function_id}"
 
 
 class LivePublisher:
@@ -121,3 +136,36 @@ def _start_private_loop() -> asyncio.AbstractEventLoop:
 
 
 publisher = LivePublisher()
+
+
+async def bind_publisher_to_server_loop() -> None:
+    """Publish from the loop the consumers live on (required by the in-memory layer).
+
+    A task of the ASGI server process (lodgetix.asgi). On shutdown there is nothing of
+    ours to do: uvicorn (the production /ws/ server) closes every socket with 1012
+    "service restart"; daphne (runserver on the embedded default) drops them without a
+    close frame - its WebSocket library refuses to send 1012 - which browsers report as
+    1006. The htmx WebSocket extension reconnects after either.
+    """
+    publisher.bind(asyncio.get_running_loop())
+
+
+# --- domain signals -> live pushes (connected in TicketsConfig.ready()) -------------------
+
+
+def push_availability(
+    sender: object, *, function_id: int, availabilities: list[TicketAvailability], **kwargs: object
+) -> None:
+    publisher.publish_availability(function_id, availabilities)
+
+
+def push_broadcast(sender: object, *, broadcast: Broadcast, **kwargs: object) -> None:
+    publisher.publish_broadcast(
+        broadcast.function_id,
+        {
+            "type": "staff.broadcast",
+            "id": broadcast.pk,
+            "kind": broadcast.kind,
+            "event_id": broadcast.event_id,
+        },
+    )

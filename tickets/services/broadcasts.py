@@ -179,6 +179,32 @@ def cancelled_lines_of(registration: Registration) -> list[tuple[Event, bool]]:
     return list(hits.values())
 
 
+@dataclass(frozen=True)
+class BroadcastNews:
+    """A sent broadcast with everything its live fragments show, read in one go so that
+    rendering them (tickets.live.fragments.broadcast) needs no database: a hub renders a
+    broadcast once for all of its sockets, on its event loop."""
+
+    broadcast: Broadcast  # its function, event and the event's function loaded with it
+    hit: dict[str, bool]  # cancellations: person -> bought seats (True) or only held them
+
+
+def news_of(broadcast_id: int, people: Iterable[str]) -> BroadcastNews | None:
+    """What a broadcast tells the people viewing its function; `people` are those the
+    caller holds sockets for (the ones a cancellation may have hit). None if it is gone."""
+    sent = (
+        Broadcast.objects.select_related("function", "event__function")
+        .filter(pk=broadcast_id)
+        .first()
+    )
+    if sent is None:
+        return None
+    hit = {}
+    if sent.kind == Kind.CANCELLATION and sent.event is not None:
+        hit = people_hit_by_cancellation(sent.event_id, people)
+    return BroadcastNews(broadcast=sent, hit=hit)
+
+
 def people_hit_by_cancellation(event_id: int, people: Iterable[str]) -> dict[str, bool]:
     """Of these buyers, those whose registration lost lines to the cancellation of the
     event, each with whether they had bought seats of it (True) or only held them."""

@@ -21,15 +21,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from common.buyers import buyer_key_of
 from common.client import client_address
-from presence.local import steps_of
 from presence.store import PresenceCounts
 from tickets.live import fragments
 from tickets.live.coalesce import AvailabilityBatch, newest_availability
 from tickets.live.hub import hubs
-from tickets.live.local import local_sockets
-from tickets.live.sockets import socket_registry
+from tickets.live.registry import SocketIdentity, socket_caps
 from tickets.models import Function
 from tickets.services.availability import catalogue_of
+from tickets.services.presence_steps import steps_of
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +50,13 @@ class FunctionConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept: the handshake is refused (403)
             return
         session = self.scope.get("session")
-        self.identity = (
-            self.channel_name,
-            (session and buyer_key_of(session)) or self.channel_name,
-            client_address(self.scope),
+        # People, not tabs: every socket of one browser session is the same person.
+        self.identity = SocketIdentity(
+            channel=self.channel_name,
+            person=(session and buyer_key_of(session)) or self.channel_name,
+            address=client_address(self.scope),
         )
-        admission = await socket_registry().admit(*self.identity)
+        admission = await socket_caps().admit(self.identity)
         if not admission.admitted:
             await self.close()
             return
@@ -71,23 +71,21 @@ class FunctionConsumer(AsyncWebsocketConsumer):
         self._pending_presence: PresenceCounts | None = None
         self._pending_html: list[str] = []
         self._wake = asyncio.Event()
-        # People, not tabs: every socket of one browser session is the same person.
-        self.person = self.identity[1]
-        step = (await steps_of(self.function.pk, [self.person]))[self.person]
-        self.hub = await hubs().join(self.function.pk, self, self.person, step)
+        person = self.identity.person
+        step = (await database_sync_to_async(steps_of)(self.function.pk, [person]))[person]
+        # Joining the hub puts this socket in the process's registry of sockets.
+        self.hub = await hubs().join(self.function.pk, self, step)
         await self.accept()
-        local_sockets.add(self)
         await self.send(text_data=await self._snapshot())
         self._sender = asyncio.create_task(self._send_pushes())
 
     async def disconnect(self, code: int) -> None:
         if self.hub is None:
             return  # refused before it joined anything
-        local_sockets.discard(self)
         if hasattr(self, "_sender"):
             self._sender.cancel()
-        await hubs().leave(self.function.pk, self, self.person)
-        await socket_registry().leave(*self.identity)
+        await hubs().leave(self.function.pk, self)
+        await socket_caps().leave(self.identity)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
@@ -139,7 +137,7 @@ class FunctionConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=html)
 
     def _presence_html(self, counts: PresenceCounts) -> str:
-        return fragments.presence(counts, self.hub.presence.step_of(self.person))
+        return fragments.presence(counts, self.hub.presence.step_of(self.identity.person))
 
     def _availability_html(self, batch: AvailabilityBatch) -> str:
         parts = []

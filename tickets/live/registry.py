@@ -1,0 +1,251 @@
+"""Which live sockets this server process holds, and the caps on sockets across processes.
+
+Two things, side by side:
+
+- `LocalSockets` (`local_sockets()`): the one record of the sockets this process holds,
+  by function and by person. Hubs fan out to the sockets of their function from it,
+  presence asks it whether a person still has a socket here, and the refresher below
+  heartbeats every entry of it. Nothing else keeps a set of sockets.
+- `SocketCaps` (`socket_caps()`): admission, the one job that needs every process's
+  sockets. Per browser session the newest LIVE_MAX_SOCKETS_PER_SESSION are kept (older
+  ones are told to close with 4001: they may live in another server process, so the
+  eviction is a channel layer message); per client address a socket over
+  LIVE_MAX_SOCKETS_PER_IP is refused at the handshake. Both caps are soft under a burst
+  of simultaneous connects (check and add are separate round trips); that is fine for
+  their purpose - bounding what one browser or one runaway script can hold open.
+
+Cap entries of sockets whose server process died are not removed by anyone: per-address
+entries carry a heartbeat score and age out after SOCKET_TTL; per-session entries are
+simply the oldest in their set and the first to be evicted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import Counter, OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from django.conf import settings
+
+from common.once import process_singleton
+from common.redis import key, redis_client
+
+if TYPE_CHECKING:
+    from presence.store import PresenceCounts
+    from tickets.live.coalesce import AvailabilityBatch
+
+logger = logging.getLogger(__name__)
+
+# A live server process refreshes its sockets' cap entries every SOCKET_HEARTBEAT
+# seconds; entries not refreshed for SOCKET_TTL belong to a dead process.
+SOCKET_HEARTBEAT = 30
+SOCKET_TTL = 3 * SOCKET_HEARTBEAT
+
+
+@dataclass(frozen=True, slots=True)
+class SocketIdentity:
+    """Who holds a socket, as the caps and presence see it.
+
+    `person` is the browser session's buyer key (people, not tabs), or the channel name for
+    a socket without a session; `address` is common.client.client_address of the scope.
+    """
+
+    channel: str
+    person: str
+    address: str
+
+
+class LiveSocket(Protocol):
+    """What the registry holds and a hub pushes to (tickets.live.consumer is the one)."""
+
+    identity: SocketIdentity
+
+    def offer_availability(self, batch: AvailabilityBatch) -> None: ...
+    def offer_presence(self, counts: PresenceCounts) -> None: ...
+    def offer_html(self, html: str) -> None: ...
+
+
+# --- the sockets of this process ----------------------------------------------------------
+
+
+class LocalSockets:
+    """The sockets of this server process, per function. Used from one event loop."""
+
+    def __init__(self) -> None:
+        # dicts, not sets: fan-out goes in the order sockets joined, which keeps pushes to
+        # a page's tabs (and test output) in a stable order.
+        self._by_function: dict[int, dict[LiveSocket, None]] = {}
+        self._people: dict[int, Counter[str]] = {}
+
+    def add(self, function_id: int, socket: LiveSocket) -> None:
+        sockets = self._by_function.setdefault(function_id, {})
+        if socket in sockets:
+            return
+        sockets[socket] = None
+        self._people.setdefault(function_id, Counter())[socket.identity.person] += 1
+
+    def discard(self, function_id: int, socket: LiveSocket) -> None:
+        sockets = self._by_function.get(function_id)
+        if sockets is None or socket not in sockets:
+            return
+        del sockets[socket]
+        people = self._people[function_id]
+        people[socket.identity.person] -= 1
+        if people[socket.identity.person] <= 0:
+            del people[socket.identity.person]
+        if not sockets:
+            del self._by_function[function_id]
+            del self._people[function_id]
+
+    def of_function(self, function_id: int) -> list[LiveSocket]:
+        """A copy: the caller may await while sockets come and go."""
+        return list(self._by_function.get(function_id, ()))
+
+    def people_of(self, function_id: int) -> list[str]:
+        """Everyone with at least one socket of the function here."""
+        return list(self._people.get(function_id, ()))
+
+    def holds_person(self, function_id: int, person: str) -> bool:
+        return person in self._people.get(function_id, ())
+
+    def identities(self) -> list[SocketIdentity]:
+        return [s.identity for sockets in self._by_function.values() for s in sockets]
+
+    def __len__(self) -> int:
+        return sum(len(sockets) for sockets in self._by_function.values())
+
+
+_local_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LocalSockets] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def local_sockets() -> LocalSockets:
+    """The registry of the running loop: a server process runs one loop, so this is the
+    process's (tests run a loop each, and each starts empty)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _local_by_loop:
+        _local_by_loop[loop] = LocalSockets()
+    return _local_by_loop[loop]
+
+
+async def keep_socket_entries_fresh_forever() -> None:
+    """Heartbeat the cap entry of every socket this process holds, in one round trip per
+    tick however many sockets (a server-process task, see lodgetix.asgi)."""
+    while True:
+        await asyncio.sleep(SOCKET_HEARTBEAT)
+        try:
+            await socket_caps().heartbeat(local_sockets().identities())
+        except Exception:
+            logger.warning("Socket heartbeat failed; retrying next tick", exc_info=True)
+
+
+# --- the caps across processes -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Admission:
+    admitted: bool
+    evict: list[str] = field(default_factory=list)  # channel names to tell to close
+
+
+class SocketCaps(Protocol):
+    async def admit(self, socket: SocketIdentity) -> Admission: ...
+    async def leave(self, socket: SocketIdentity) -> None: ...
+    async def heartbeat(self, sockets: list[SocketIdentity]) -> None: ...
+
+
+class MemorySocketCaps:
+    """For the embedded default: one process holds every socket."""
+
+    def __init__(self, per_session: int, per_ip: int) -> None:
+        self.per_session = per_session
+        self.per_ip = per_ip
+        self._by_session: dict[str, OrderedDict[str, None]] = defaultdict(OrderedDict)
+        self._by_ip: dict[str, set[str]] = defaultdict(set)
+
+    async def admit(self, socket: SocketIdentity) -> Admission:
+        if len(self._by_ip[socket.address]) >= self.per_ip:
+            return Admission(admitted=False)
+        self._by_ip[socket.address].add(socket.channel)
+        sockets = self._by_session[socket.person]
+        sockets[socket.channel] = None
+        evict = []
+        while len(sockets) > self.per_session:
+            oldest, _ = sockets.popitem(last=False)
+            evict.append(oldest)
+        return Admission(admitted=True, evict=evict)
+
+    async def leave(self, socket: SocketIdentity) -> None:
+        self._by_ip[socket.address].discard(socket.channel)
+        if not self._by_ip[socket.address]:
+            del self._by_ip[socket.address]
+        self._by_session[socket.person].pop(socket.channel, None)
+        if not self._by_session[socket.person]:
+            del self._by_session[socket.person]
+
+    async def heartbeat(self, sockets: list[SocketIdentity]) -> None:
+        return None  # nothing can die without this process dying too
+
+
+class RedisSocketCaps:
+    """For production: sockets of every server process, in sorted sets."""
+
+    def __init__(self, per_session: int, per_ip: int) -> None:
+        self.per_session = per_session
+        self.per_ip = per_ip
+
+    async def admit(self, socket: SocketIdentity) -> Admission:
+        redis = redis_client()
+        now = time.time()
+        ip_key = key("sockets", "ip", socket.address)
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(ip_key, "-inf", now - SOCKET_TTL)
+            pipe.zcard(ip_key)
+            _, open_from_ip = await pipe.execute()
+        if open_from_ip >= self.per_ip:
+            return Admission(admitted=False)
+        session_key = key("sockets", "session", socket.person)
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(ip_key, {socket.channel: now})
+            pipe.expire(ip_key, SOCKET_TTL)
+            pipe.zadd(session_key, {socket.channel: now})
+            pipe.expire(session_key, SOCKET_TTL)
+            # Everything but the newest `per_session`, oldest first.
+            pipe.zrange(session_key, 0, -(self.per_session + 1))
+            *_, evict = await pipe.execute()
+        if evict:
+            await redis.zrem(session_key, *evict)
+        return Admission(admitted=True, evict=list(evict))
+
+    async def leave(self, socket: SocketIdentity) -> None:
+        async with redis_client().pipeline(transaction=False) as pipe:
+            pipe.zrem(key("sockets", "ip", socket.address), socket.channel)
+            pipe.zrem(key("sockets", "session", socket.person), socket.channel)
+            await pipe.execute()
+
+    async def heartbeat(self, sockets: list[SocketIdentity]) -> None:
+        if not sockets:
+            return
+        now = time.time()
+        async with redis_client().pipeline(transaction=False) as pipe:
+            for socket in sockets:
+                ip_key = key("sockets", "ip", socket.address)
+                pipe.zadd(ip_key, {socket.channel: now}, xx=True)
+                pipe.expire(ip_key, SOCKET_TTL)
+                pipe.expire(key("sockets", "session", socket.person), SOCKET_TTL)
+            await pipe.execute()
+
+
+@process_singleton
+def socket_caps() -> SocketCaps:
+    """This process's caps (the memory one holds state, so there is exactly one)."""
+    cls = RedisSocketCaps if settings.REDIS_URL else MemorySocketCaps
+    return cls(
+        per_session=settings.LIVE_MAX_SOCKETS_PER_SESSION,
+        per_ip=settings.LIVE_MAX_SOCKETS_PER_IP,
+    )
