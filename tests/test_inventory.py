@@ -339,6 +339,16 @@ class TestConfirm:
                 registration.pk, wizard.ContactDetails(), [attendee("A", a, b)]
             )
 
+    def test_a_mason_attends_under_a_lodge(self):
+        tt = make_ticket_type()
+        registration = hold(tt).registration
+        wizard.continue_to_attendee_details(registration.pk)
+        with pytest.raises(InvalidAttendees, match="under their lodge") as refused:
+            wizard.save_attendee_details(
+                registration.pk, wizard.ContactDetails(), [attendee("A", tt, lodge_name="")]
+            )
+        assert refused.value.code == "invalid_attendees"
+
     def test_changing_tickets_sends_the_buyer_back_to_ticket_selection(self):
         tt = make_ticket_type()
         registration = hold(tt).registration

@@ -10,7 +10,13 @@ from django.forms import formset_factory
 
 from tickets.models import Attendee, Event, Hold, Registration
 from tickets.services.payments import PROVIDERS
-from tickets.services.registrations import AttendeeDetails, AttendeeDraft, ContactDetails
+from tickets.services.registrations import (
+    MASON_WITHOUT_LODGE,
+    AttendeeDetails,
+    AttendeeDraft,
+    ContactDetails,
+    lodge_missing,
+)
 
 
 class HoldForm(forms.Form):
@@ -105,8 +111,9 @@ class AttendeeForm(
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("attendee_type") == Attendee.Type.MASON and not data.get("lodge_name"):
-            self.add_error("lodge_name", "Masons attend under their lodge: please name it.")
+        # Said beside the field; the rule is the service's (save_attendee_details checks it).
+        if lodge_missing(data.get("attendee_type"), data.get("lodge_name")):
+            self.add_error("lodge_name", MASON_WITHOUT_LODGE)
         return data
 
     def ticket_fields(self) -> list[forms.BoundField]:

@@ -131,6 +131,14 @@ def _current_hold_status(registration: Registration) -> str:
     return Hold.Status.ACTIVE
 
 
+MASON_WITHOUT_LODGE = "Masons attend under their lodge: please name it."
+
+
+def lodge_missing(attendee_type: str | None, lodge_name: str | None) -> bool:
+    """Whether an attendee breaks "masons attend under their lodge"."""
+    return attendee_type == Attendee.Type.MASON and not lodge_name
+
+
 def current_holds(registration: Registration) -> list[Hold]:
     """The registration's lines: live holds, what it had when it lapsed, or what it
     bought."""
@@ -352,6 +360,8 @@ def _check_attendees(
             raise InvalidAttendees(f"Attendee {index + 1} is a partner of an unknown attendee.")
         if attendee.partner_of == index:
             raise InvalidAttendees(f"Attendee {index + 1} cannot be their own partner.")
+        if lodge_missing(attendee.attendee_type, attendee.lodge_name):
+            raise InvalidAttendees(f"Attendee {index + 1}: {MASON_WITHOUT_LODGE}")
     named_in_full = registration.registration_type == Registration.Type.INDIVIDUAL
     if named_in_full and not attendees:
         raise InvalidAttendees("Add at least one attendee.")
