@@ -10,10 +10,11 @@ from django.views.decorators.http import require_POST
 
 from analytics.services import capture
 from analytics.services.capture import Batch, Sender
-from analytics.services.exceptions import BatchTooLarge, CaptureError
+from analytics.services.exceptions import CaptureError, TooManyBatches
 from common import ratelimit
 from common.buyers import buyer_key_of
 from common.client import client_address
+from common.errors import error_json
 
 RATE_WINDOW_SECONDS = 60
 
@@ -44,17 +45,12 @@ def capture_events(request: HttpRequest) -> HttpResponse:
         window=RATE_WINDOW_SECONDS,
     )
     if not limit.allowed:
-        return JsonResponse(
-            {"error": f"Too many batches; try again in {limit.retry_after} s."},
-            status=429,
-            headers={"Retry-After": str(limit.retry_after)},
-        )
+        return error_json(TooManyBatches(limit.retry_after))
     try:
         body = capture.read_body(request, request.META.get("CONTENT_LENGTH"))
         batch = capture.parse_batch(body)
     except CaptureError as refusal:
-        status = 413 if isinstance(refusal, BatchTooLarge) else 400
-        return JsonResponse({"error": refusal.message}, status=status)
+        return error_json(refusal)
     if batch.csrf_token and settings.CSRF_HEADER_NAME not in request.META:
         request.META[settings.CSRF_HEADER_NAME] = batch.csrf_token
     return _capture_checked(request, batch, sender)

@@ -52,3 +52,16 @@ def elements_with(html: str, attribute: str) -> list[Element]:
     collector = _Collector()
     collector.feed(html)
     return [e for e in collector.all if attribute in e.attrs]
+
+
+# The alert a page shows a refusal in: the function page's hold refusal, a wizard step's.
+REFUSAL_IDS = ("hold-refusal", "step-error")
+
+
+def refusal_code(response) -> str | None:
+    """The `code` of the DomainError a page shows (its data-code), or None if none."""
+    found = elements_by_id(response.content.decode())
+    for element_id in REFUSAL_IDS:
+        if element_id in found:
+            return found[element_id].attrs.get("data-code")
+    return None

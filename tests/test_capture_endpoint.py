@@ -112,6 +112,7 @@ def test_an_unreadable_body_is_400_and_stores_nothing(visitor, body):
     response = visitor.post(None, raw=body)
     assert response.status_code == 400
     assert response.json()["error"]
+    assert response.json()["code"] == "malformed_batch"
     assert Interaction.objects.count() == 0
 
 
@@ -129,6 +130,7 @@ def test_a_body_over_256_kb_is_413_without_being_parsed(visitor, monkeypatch):
 
     assert response.status_code == 413
     assert "256 KB" in response.json()["error"]
+    assert response.json()["code"] == "batch_too_large"
 
 
 def test_101_events_are_413_and_100_are_accepted(visitor):
@@ -137,6 +139,7 @@ def test_101_events_are_413_and_100_are_accepted(visitor):
 
     assert too_many.status_code == 413
     assert "100 events" in too_many.json()["error"]
+    assert too_many.json()["code"] == "batch_too_large"
     assert just_right.status_code == 202
     assert just_right.json()["accepted"] == 100
 
@@ -170,6 +173,7 @@ def test_past_the_per_session_rate_the_answer_is_429(visitor, settings):
     assert [a.status_code for a in answers] == [202, 202, 429]
     assert 1 <= int(answers[2]["Retry-After"]) <= 60
     assert "Too many" in answers[2].json()["error"]
+    assert answers[2].json()["code"] == "too_many_batches"
     assert another_session.status_code == 202
 
 

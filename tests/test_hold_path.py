@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from common.client import client_address
 from lodgetix.settings import env_rate
 from tests.factories import hold, make_ticket_type, refreshed
+from tests.html import refusal_code
 from tickets.models import Hold, Registration
 from tickets.services import holds
 from tickets.services.exceptions import SeatsBusy
@@ -230,6 +231,7 @@ class TestLockTimeout:
         )
         assert response.status_code == 409
         assert SeatsBusy.default_message in response.content.decode()
+        assert refusal_code(response) == "seats_busy"
 
     def test_control_without_the_bound_the_hold_waits_for_the_lock(
         self, locked_ticket_type, settings

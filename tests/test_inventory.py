@@ -24,11 +24,13 @@ from tickets.services.exceptions import (
     CapacityBelowCommitted,
     EventCancelled,
     HoldLapsed,
+    InvalidAttendees,
     NotEnoughAvailable,
     QuantityOutOfRange,
     RegistrationClosed,
     RegistrationTypeMismatch,
     SalesClosed,
+    StepNotReached,
     UnknownTicketType,
 )
 
@@ -101,6 +103,7 @@ class TestHold:
             hold(tt, 2, buyer="b")
         assert refused.value.available == 1
         assert "Only 1 seat is left" in refused.value.message
+        assert (refused.value.code, refused.value.http_status) == ("not_enough_available", 409)
         assert refreshed(tt).reserved == 4
         assert not Registration.objects.filter(buyer_key="b").exists()
 
@@ -128,8 +131,9 @@ class TestHold:
     @pytest.mark.parametrize("quantity", [0, 11])
     def test_quantity_outside_order_limits(self, quantity):
         tt = make_ticket_type(min_per_order=1, max_per_order=10)
-        with pytest.raises(QuantityOutOfRange):
+        with pytest.raises(QuantityOutOfRange) as refused:
             hold(tt, quantity)
+        assert (refused.value.code, refused.value.http_status) == ("quantity_out_of_range", 400)
         assert refreshed(tt).reserved == 0
 
     def test_lodge_tables_count_ten_seats_each(self):
@@ -196,8 +200,9 @@ class TestRelease:
         assert refreshed(a).reserved == refreshed(b).reserved == 0
         registration.refresh_from_db()
         assert registration.status == Registration.Status.CANCELLED
-        with pytest.raises(RegistrationClosed):
+        with pytest.raises(RegistrationClosed) as refused:
             holds.cancel_registration(registration.pk)
+        assert refused.value.code == "registration_closed"
 
 
 class TestExpiry:
@@ -296,10 +301,11 @@ class TestConfirm:
     def test_confirm_before_payment_step_is_refused(self):
         tt = make_ticket_type()
         registration = hold(tt).registration
-        with pytest.raises(wizard.StepNotReached):
+        with pytest.raises(StepNotReached) as refused:
             wizard.confirm_registration(
                 registration.pk, payment_method="invoice", payment_status="pending"
             )
+        assert refused.value.code == "step_not_reached"
 
     def test_confirmed_registration_cannot_confirm_twice(self):
         tt = make_ticket_type()
@@ -316,10 +322,11 @@ class TestConfirm:
         tt = make_ticket_type()
         registration = hold(tt, 2).registration
         wizard.continue_to_attendee_details(registration.pk)
-        with pytest.raises(wizard.TicketingError, match="assign exactly"):
+        with pytest.raises(InvalidAttendees, match="assign exactly") as refused:
             wizard.save_attendee_details(
                 registration.pk, wizard.ContactDetails(), [attendee("A", tt)]
             )
+        assert (refused.value.code, refused.value.http_status) == ("invalid_attendees", 400)
 
     def test_one_ticket_per_attendee_per_event(self):
         event = make_event()
@@ -327,10 +334,20 @@ class TestConfirm:
         registration = hold(a).registration
         hold(b)
         wizard.continue_to_attendee_details(registration.pk)
-        with pytest.raises(wizard.TicketingError, match="only one ticket per event"):
+        with pytest.raises(InvalidAttendees, match="only one ticket per event"):
             wizard.save_attendee_details(
                 registration.pk, wizard.ContactDetails(), [attendee("A", a, b)]
             )
+
+    def test_a_mason_attends_under_a_lodge(self):
+        tt = make_ticket_type()
+        registration = hold(tt).registration
+        wizard.continue_to_attendee_details(registration.pk)
+        with pytest.raises(InvalidAttendees, match="under their lodge") as refused:
+            wizard.save_attendee_details(
+                registration.pk, wizard.ContactDetails(), [attendee("A", tt, lodge_name="")]
+            )
+        assert refused.value.code == "invalid_attendees"
 
     def test_changing_tickets_sends_the_buyer_back_to_ticket_selection(self):
         tt = make_ticket_type()
@@ -355,4 +372,5 @@ class TestCapacityChange:
         with pytest.raises(CapacityBelowCommitted) as refused:
             inventory.change_capacity(tt, 3)
         assert refused.value.committed == 4
+        assert refused.value.code == "capacity_below_committed"
         assert refreshed(tt).capacity == 10

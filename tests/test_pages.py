@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from common.buyers import BUYER_SESSION_KEY
 from tests.factories import hold, make_event, make_function, make_ticket_type, refreshed
+from tests.html import refusal_code
 from tickets.models import Event, Hold, Registration, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,7 @@ class TestHoldForm:
         response = post_hold(client, tt, 1)
         assert response.status_code == 409
         assert "has just sold out" in response.content.decode()
+        assert refusal_code(response) == "not_enough_available"
         assert refreshed(tt).reserved == 1
 
     def test_cancelled_event_is_409(self, client):
@@ -118,36 +120,44 @@ class TestHoldForm:
         response = post_hold(client, tt)
         assert response.status_code == 409
         assert "cancelled" in response.content.decode()
+        assert refusal_code(response) == "event_cancelled"
 
     def test_sales_closed_is_409(self, client):
         tt = make_ticket_type(event=make_event(status=Event.Status.PUBLISHED))
         tt.event.function.published = True
         tt.sales_end = tt.event.starts_at.replace(year=2000)
         tt.save()
-        assert post_hold(client, tt).status_code == 409
+        response = post_hold(client, tt)
+        assert response.status_code == 409
+        assert refusal_code(response) == "sales_closed"
 
+    # The code is the refusal's when the service refused; None when the form did (its
+    # fields say what is wrong, as the hold-errors list).
     @pytest.mark.parametrize(
-        "data",
+        ("data", "code"),
         [
-            {},
-            {"ticket_type": "1"},
-            {"quantity": "1"},
-            {"ticket_type": "abc", "quantity": "1"},
-            {"ticket_type": "{tt}", "quantity": "two"},
-            {"ticket_type": "{tt}", "quantity": "-3"},
-            {"ticket_type": "{tt}", "quantity": "0"},
-            {"ticket_type": "{tt}", "quantity": "1.5"},
-            {"ticket_type": "{tt}", "quantity": "99999999999999999999"},
-            {"ticket_type": "{tt}", "quantity": "11"},  # above max_per_order
-            {"ticket_type": "999999", "quantity": "1"},  # not a ticket type of this function
-            {"ticket_type": "{tt}", "quantity": "1", "registration_type": "pirate"},
+            ({}, None),
+            ({"ticket_type": "1"}, None),
+            ({"quantity": "1"}, None),
+            ({"ticket_type": "abc", "quantity": "1"}, None),
+            ({"ticket_type": "{tt}", "quantity": "two"}, None),
+            ({"ticket_type": "{tt}", "quantity": "-3"}, None),
+            ({"ticket_type": "{tt}", "quantity": "0"}, None),
+            ({"ticket_type": "{tt}", "quantity": "1.5"}, None),
+            ({"ticket_type": "{tt}", "quantity": "99999999999999999999"}, None),
+            # above max_per_order
+            ({"ticket_type": "{tt}", "quantity": "11"}, "quantity_out_of_range"),
+            # not a ticket type of this function
+            ({"ticket_type": "999999", "quantity": "1"}, "unknown_ticket_type"),
+            ({"ticket_type": "{tt}", "quantity": "1", "registration_type": "pirate"}, None),
         ],
     )
-    def test_bad_input_is_400_and_changes_nothing(self, client, data):
+    def test_bad_input_is_400_and_changes_nothing(self, client, data, code):
         tt = make_ticket_type(capacity=10, max_per_order=10)
         data = {k: v.replace("{tt}", str(tt.pk)) for k, v in data.items()}
         response = client.post(hold_url(tt.event.function), data)
         assert response.status_code == 400
+        assert refusal_code(response) == code
         assert refreshed(tt).reserved == 0
         assert not Registration.objects.exists()
         assert not Hold.objects.exists()
@@ -157,6 +167,7 @@ class TestHoldForm:
         other = make_function()
         response = client.post(hold_url(other), {"ticket_type": tt.pk, "quantity": 1})
         assert response.status_code == 400
+        assert refusal_code(response) == "unknown_ticket_type"
         assert refreshed(tt).reserved == 0
 
     def test_get_is_not_allowed(self, client):
@@ -275,6 +286,7 @@ class TestWizard:
             },
         )
         assert response.status_code == 400
+        assert refusal_code(response) == "invalid_fields"
         registration.refresh_from_db()
         assert registration.step == Registration.Step.ATTENDEE_DETAILS
 
@@ -337,6 +349,17 @@ class TestWizard:
         assert client.post(url).status_code == 303
         assert refreshed(tt).reserved == 0
         assert client.post(url).status_code == 303  # a second click is harmless
+
+    def test_continuing_with_nothing_selected_is_409_on_the_step(self, client):
+        tt = make_ticket_type(capacity=10)
+        registration = self._start(client, tt, 1)
+        pk = {"pk": registration.pk}
+        line = registration.holds.get()
+        client.post(reverse("tickets:hold-remove", kwargs={**pk, "hold_id": line.pk}))
+        response = client.post(reverse("tickets:registration-tickets", kwargs=pk))
+        assert response.status_code == 409
+        assert refusal_code(response) == "nothing_selected"
+        assert "Select at least one ticket first." in response.content.decode()
 
 
 class TestAvailabilityApi:

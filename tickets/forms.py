@@ -10,7 +10,13 @@ from django.forms import formset_factory
 
 from tickets.models import Attendee, Event, Hold, Registration
 from tickets.services.payments import PROVIDERS
-from tickets.services.registrations import AttendeeDetails, ContactDetails
+from tickets.services.registrations import (
+    MASON_WITHOUT_LODGE,
+    AttendeeDetails,
+    AttendeeDraft,
+    ContactDetails,
+    lodge_missing,
+)
 
 
 class HoldForm(forms.Form):
@@ -92,7 +98,7 @@ class AttendeeForm(
         ]
         self.ticket_field_names: list[str] = []
         for event, holds in events:
-            name = f"ticket_{event.pk}"
+            name = ticket_field_name(event.pk)
             self.fields[name] = forms.TypedChoiceField(
                 label=event.name,
                 coerce=int,
@@ -105,8 +111,9 @@ class AttendeeForm(
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("attendee_type") == Attendee.Type.MASON and not data.get("lodge_name"):
-            self.add_error("lodge_name", "Masons attend under their lodge: please name it.")
+        # Said beside the field; the rule is the service's (save_attendee_details checks it).
+        if lodge_missing(data.get("attendee_type"), data.get("lodge_name")):
+            self.add_error("lodge_name", MASON_WITHOUT_LODGE)
         return data
 
     def ticket_fields(self) -> list[forms.BoundField]:
@@ -123,13 +130,30 @@ class AttendeeForm(
         )
 
 
+def ticket_field_name(event_id: int) -> str:
+    """The attendee form's field for the seat an attendee holds at one event."""
+    return f"ticket_{event_id}"
+
+
+def attendee_initial(drafts: Sequence[AttendeeDraft]) -> list[dict]:
+    """Initial data of the attendee formset from the rows the service drafted."""
+    return [
+        {
+            **draft.values,
+            "partner_of": "" if draft.partner_of is None else str(draft.partner_of),
+            **{ticket_field_name(e): str(tt) for e, tt in draft.seats.items()},
+        }
+        for draft in drafts
+    ]
+
+
 class BaseAttendeeFormSet(forms.BaseFormSet):
     def get_form_kwargs(self, index: int) -> dict:
         kwargs = super().get_form_kwargs(index)
         return {**kwargs, "is_lead": index == 0, "position": index}
 
 
-# The number of attendee forms is fixed by the seats held (see attendee_details view).
+# The number of attendee forms is fixed by the seats held (registrations.attendee_drafts).
 AttendeeFormSet = formset_factory(
     AttendeeForm, formset=BaseAttendeeFormSet, extra=0, max_num=100, validate_max=True
 )

@@ -14,6 +14,7 @@ from common import ratelimit
 from common.buyers import buyer_key_of
 from common.client import client_address
 from common.ratelimit import RateLimit
+from tickets.services.exceptions import TooManyHolds
 
 UNLIMITED = RateLimit(allowed=True, retry_after=0)
 
@@ -29,3 +30,10 @@ def hold_rate_limit(request: HttpRequest) -> RateLimit:
         return UNLIMITED
     count, window = limit
     return ratelimit.hit(key, limit=count, window=window)
+
+
+def check_hold_rate(request: HttpRequest) -> None:
+    """Count one hold attempt; past the limit, refuse it with TooManyHolds (429)."""
+    limit = hold_rate_limit(request)
+    if not limit.allowed:
+        raise TooManyHolds(limit.retry_after)

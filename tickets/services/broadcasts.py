@@ -21,7 +21,7 @@ from django.utils import timezone
 from tickets.models import Broadcast, Event, Function, Hold, Registration, TicketType
 from tickets.services import holds as hold_service
 from tickets.services import inventory
-from tickets.services.exceptions import TicketingError
+from tickets.services.exceptions import EventAlreadyCancelled, InvalidMessage
 from tickets.signals import broadcast_sent
 
 Kind = Broadcast.Kind
@@ -42,9 +42,9 @@ def send_message(function: Function, text: str, *, sent_by: AbstractBaseUser) ->
     """A short message from the organisers to everyone viewing the function."""
     text = " ".join(text.split())
     if not text:
-        raise TicketingError("Write the message to send.")
+        raise InvalidMessage("Write the message to send.")
     if len(text) > Broadcast.MAX_MESSAGE_LENGTH:
-        raise TicketingError(
+        raise InvalidMessage(
             f"Keep the message to {Broadcast.MAX_MESSAGE_LENGTH} characters "
             f"(this one has {len(text)})."
         )
@@ -92,7 +92,7 @@ def cancel_event(event_id: int, *, reason: str, cancelled_by: AbstractBaseUser) 
     with transaction.atomic():
         event = Event.objects.select_for_update().select_related("function").get(pk=event_id)
         if event.is_cancelled:
-            raise TicketingError(f"{event.name} is already cancelled.")
+            raise EventAlreadyCancelled(f"{event.name} is already cancelled.")
         event.status = Event.Status.CANCELLED
         event.cancelled_at = timezone.now()
         event.cancellation_reason = reason

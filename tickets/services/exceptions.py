@@ -1,19 +1,27 @@
-"""Domain exceptions. Each carries the message an attendee or staff member is shown."""
+"""Domain exceptions of ticketing. Each carries the message an attendee or staff member
+is shown, a stable `code` and the HTTP status it is answered with (common.errors)."""
 
 from __future__ import annotations
 
+from common.errors import DomainError, RateLimited
 
-class TicketingError(Exception):
-    """A rule of the domain refused the request; `message` is safe to show to the user."""
 
-    default_message = "That could not be done."
+class TicketingError(DomainError):
+    """A rule of the domain refused the request; `message` is safe to show to the user.
 
-    def __init__(self, message: str | None = None) -> None:
-        self.message = message or self.default_message
-        super().__init__(self.message)
+    Raise a subclass: its code is what callers (and tests) tell refusals apart by."""
+
+    code = "ticketing_error"
+    http_status = 400
+
+
+# --- buying: the state of the world refuses (409) ------------------------------------------
 
 
 class NotEnoughAvailable(TicketingError):
+    code = "not_enough_available"
+    http_status = 409
+
     def __init__(self, ticket_type_name: str, requested: int, available: int) -> None:
         self.requested = requested
         self.available = available
@@ -27,37 +35,131 @@ class NotEnoughAvailable(TicketingError):
         super().__init__(message)
 
 
-class UnknownTicketType(TicketingError):
-    default_message = "That ticket type is not part of this function."
-
-
 class SalesClosed(TicketingError):
+    code = "sales_closed"
+    http_status = 409
     default_message = "Tickets of this type are not on sale right now."
 
 
 class EventCancelled(TicketingError):
+    code = "event_cancelled"
+    http_status = 409
     default_message = "This event has been cancelled; its tickets can no longer be bought."
 
 
-class QuantityOutOfRange(TicketingError):
-    pass
-
-
 class RegistrationClosed(TicketingError):
+    code = "registration_closed"
+    http_status = 409
     default_message = "This registration is no longer open for changes."
 
 
 class RegistrationTypeMismatch(TicketingError):
-    pass
+    """The buyer already has an open registration of another kind for the function."""
+
+    code = "registration_type_mismatch"
+    http_status = 409
 
 
 class HoldLapsed(TicketingError):
+    code = "hold_lapsed"
+    http_status = 409
     default_message = (
         "Your hold on these tickets lapsed and the seats have since gone to someone else."
     )
 
 
+class SeatsBusy(TicketingError):
+    """The seat counter stayed locked past the lock timeout: the queue for it is too long
+    (a rush) or another transaction is stuck. Refused at once rather than piling up."""
+
+    code = "seats_busy"
+    http_status = 409
+    default_message = (
+        "Tickets are selling fast and we could not reach yours in time; nothing was held. "
+        "Please try again in a moment."
+    )
+
+
+class HoldAlreadyReleased(TicketingError):
+    code = "hold_already_released"
+    http_status = 409
+    default_message = "That selection has already been given back."
+
+
+# --- buying: the request is wrong (400) / too frequent (429) -------------------------------
+
+
+class UnknownTicketType(TicketingError):
+    code = "unknown_ticket_type"
+    default_message = "That ticket type is not part of this function."
+
+
+class QuantityOutOfRange(TicketingError):
+    """A quantity outside the ticket type's per-order (or per-registration) limits."""
+
+    code = "quantity_out_of_range"
+
+
+class TooManyHolds(RateLimited):
+    """Past the hold rate limit (tickets.throttling)."""
+
+    code = "too_many_holds"
+    default_message = (
+        "Too many ticket selections in a short time; please wait a moment and try again."
+    )
+
+
+# --- the registration wizard ---------------------------------------------------------------
+
+
+class StepNotReached(TicketingError):
+    code = "step_not_reached"
+    http_status = 409
+    default_message = "Finish the earlier steps of your registration first."
+
+
+class NothingSelected(TicketingError):
+    """The registration holds no tickets, and the step needs some."""
+
+    code = "nothing_selected"
+    http_status = 409
+    default_message = "Select at least one ticket first."
+
+
+class InvalidFields(TicketingError):
+    """A wizard form did not validate; the fields say what is wrong."""
+
+    code = "invalid_fields"
+    default_message = "Please correct the highlighted fields."
+
+
+class InvalidAttendees(TicketingError):
+    """The attendees named do not fit the seats held (count, one ticket per event,
+    partners)."""
+
+    code = "invalid_attendees"
+
+
+class PaymentMethodRequired(TicketingError):
+    code = "payment_method_required"
+    default_message = "Choose how you would like to pay."
+
+
+class ConfirmationNumberUnavailable(TicketingError):
+    """Five random draws collided in a space of 676 million: retrying is the answer."""
+
+    code = "confirmation_number_unavailable"
+    http_status = 409
+    default_message = "Could not issue a confirmation number; please try again."
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
 class CapacityBelowCommitted(TicketingError):
+    code = "capacity_below_committed"
+    http_status = 409
+
     def __init__(self, ticket_type_name: str, committed: int) -> None:
         self.committed = committed
         super().__init__(
@@ -66,15 +168,23 @@ class CapacityBelowCommitted(TicketingError):
         )
 
 
-class StepNotReached(TicketingError):
-    default_message = "Finish the earlier steps of your registration first."
+class CancelThroughAction(TicketingError):
+    """An event's status edited to or from cancelled: only broadcasts.cancel_event
+    cancels (it releases holds and tells attendees), and nothing reopens."""
 
-
-class SeatsBusy(TicketingError):
-    """The seat counter stayed locked past the lock timeout: the queue for it is too long
-    (a rush) or another transaction is stuck. Refused at once rather than piling up."""
-
+    code = "cancel_through_action"
     default_message = (
-        "Tickets are selling fast and we could not reach yours in time; nothing was held. "
-        "Please try again in a moment."
+        "Use the “Cancel events” action to cancel an event (it releases holds and tells "
+        "attendees); a cancelled event cannot be reopened."
     )
+
+
+class EventAlreadyCancelled(TicketingError):
+    code = "event_already_cancelled"
+    http_status = 409
+
+
+class InvalidMessage(TicketingError):
+    """A staff message that is empty or too long."""
+
+    code = "invalid_message"

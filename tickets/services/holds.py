@@ -31,9 +31,9 @@ from tickets.services import inventory
 from tickets.services.availability import is_on_sale
 from tickets.services.exceptions import (
     EventCancelled,
+    HoldAlreadyReleased,
     NotEnoughAvailable,
     QuantityOutOfRange,
-    RegistrationClosed,
     RegistrationTypeMismatch,
     SalesClosed,
     SeatsBusy,
@@ -44,6 +44,7 @@ from tickets.services.locking import (
     is_lock_timeout,
     limit_lock_wait,
     lock_holds_of,
+    lock_open_registration,
     lock_pending_registration_of_buyer,
     lock_registration,
 )
@@ -86,10 +87,10 @@ def hold_tickets(request: HoldRequest) -> Hold:
 def release_hold(registration_id: UUID, hold_id: int) -> None:
     """The buyer gives back one line of their selection."""
     with transaction.atomic():
-        registration = _lock_open_registration(registration_id)
+        registration = lock_open_registration(registration_id)
         holds = [h for h in lock_holds_of(registration, Hold.Status.ACTIVE) if h.pk == hold_id]
         if not holds:
-            raise TicketingError("That selection has already been given back.")
+            raise HoldAlreadyReleased()
         _give_back_lines(registration, holds)
 
 
@@ -113,7 +114,7 @@ def release_lines_of(registration_id: UUID, ticket_type_ids: Iterable[int]) -> i
 def cancel_registration(registration_id: UUID) -> Registration:
     """The buyer abandons the registration: every held seat goes back at once."""
     with transaction.atomic():
-        registration = _lock_open_registration(registration_id)
+        registration = lock_open_registration(registration_id)
         _end_holds(lock_holds_of(registration, Hold.Status.ACTIVE), Hold.Status.RELEASED)
         registration.status = Registration.Status.CANCELLED
         registration.save(update_fields=["status", "updated_at"])
@@ -360,13 +361,6 @@ def _check_combined_quantity(
         raise QuantityOutOfRange(
             f"One registration can hold at most {shown} {unit} of {ticket_type.name}."
         )
-
-
-def _lock_open_registration(registration_id: UUID) -> Registration:
-    registration = lock_registration(registration_id)
-    if registration is None or not registration.is_pending:
-        raise RegistrationClosed()
-    return registration
 
 
 def _end_holds(holds: Iterable[Hold], status: str, now: datetime.datetime | None = None) -> None:

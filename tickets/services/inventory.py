@@ -78,6 +78,18 @@ def sell_available(ticket_type: TicketType, seats: int) -> TicketAvailability | 
     )
 
 
+def check_capacity(ticket_type_id: int, capacity: int) -> None:
+    """Refuse (CapacityBelowCommitted) a capacity below what is held or sold right now.
+
+    An early, friendly answer for a form; `change_capacity`'s guarded UPDATE is what holds
+    the line if a sale lands in between.
+    """
+    current = TicketType.objects.get(pk=ticket_type_id)
+    committed = current.reserved + current.sold
+    if capacity < committed:
+        raise CapacityBelowCommitted(current.name, committed)
+
+
 def change_capacity(ticket_type: TicketType, capacity: int) -> TicketAvailability:
     """Set a new capacity, refused below what is already held or sold."""
     with transaction.atomic():

@@ -21,6 +21,7 @@ from uuid import UUID
 from django.db import DatabaseError, connection
 
 from tickets.models import Hold, Registration, TicketType
+from tickets.services.exceptions import RegistrationClosed
 
 
 def lock_registration(registration_id: UUID, *, skip_locked: bool = False) -> Registration | None:
@@ -31,6 +32,15 @@ def lock_registration(registration_id: UUID, *, skip_locked: bool = False) -> Re
         .filter(pk=registration_id)
         .first()
     )
+
+
+def lock_open_registration(registration_id: UUID) -> Registration:
+    """Lock a registration the buyer may still change (pending), or refuse with
+    RegistrationClosed: gone, confirmed, cancelled or abandoned ones take no more edits."""
+    registration = lock_registration(registration_id)
+    if registration is None or not registration.is_pending:
+        raise RegistrationClosed()
+    return registration
 
 
 def lock_pending_registration_of_buyer(buyer_key: str, function_id: int) -> Registration | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tickets.models import Registration
-from tickets.services.exceptions import TicketingError
+from tickets.services.exceptions import PaymentMethodRequired
 from tickets.services.registrations import confirm_registration, current_holds, total_of
 
 
@@ -84,7 +84,7 @@ def checkout(registration: Registration, method: str) -> tuple[Registration, str
         return confirmed, None
     provider = PROVIDERS.get(method)
     if provider is None:
-        raise TicketingError("Choose how you would like to pay.")
+        raise PaymentMethodRequired()
     outcome = provider.begin(registration)
     if outcome.redirect_url:
         return registration, outcome.redirect_url

@@ -7,12 +7,14 @@ claims; presence and the funnel read it from here.
 
 from __future__ import annotations
 
+import enum
 import secrets
 import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import groupby
 from typing import ClassVar
 from uuid import UUID
 
@@ -20,16 +22,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from tickets.models import Attendee, Hold, Registration, Ticket
+from tickets.models import Attendee, Event, Function, Hold, Registration, Ticket
 from tickets.services import inventory
 from tickets.services.exceptions import (
+    ConfirmationNumberUnavailable,
     EventCancelled,
     HoldLapsed,
+    InvalidAttendees,
+    NothingSelected,
     RegistrationClosed,
     StepNotReached,
-    TicketingError,
 )
-from tickets.services.locking import lock_holds_of, lock_registration
+from tickets.services.locking import lock_holds_of, lock_open_registration, lock_registration
 from tickets.signals import RegistrationChange, registration_changed_on_commit
 
 Step = Registration.Step
@@ -75,6 +79,49 @@ class AttendeeDetails:
     )
 
 
+def open_registration_of(buyer_key: str | None, function: Function) -> Registration | None:
+    """The buyer's pending registration for the function, if any (at most one exists)."""
+    if buyer_key is None:
+        return None
+    return Registration.objects.filter(
+        buyer_key=buyer_key, function=function, status=Registration.Status.PENDING
+    ).first()
+
+
+def registration_type_offered(open_registration: Registration | None, requested: str | None) -> str:
+    """The kind of registration the function page sells as: an open registration fixes
+    it (one kind at a time); otherwise what was asked for, individual by default."""
+    if open_registration is not None:
+        return open_registration.registration_type
+    if requested in Registration.Type.values:
+        return requested
+    return Registration.Type.INDIVIDUAL
+
+
+class StepAccess(enum.Enum):
+    """What a buyer asking for a wizard step is given."""
+
+    SHOW = "show"
+    CONFIRMATION = "confirmation"  # confirmed: only the confirmation is left to see
+    CLOSED = "closed"  # over: the "this registration is closed" page
+    CURRENT_STEP = "current_step"  # not reached yet: back to where it stands
+
+
+def step_access(registration: Registration, step: str) -> StepAccess:
+    """Which step pages a registration may show, by its status and how far it got."""
+    if registration.status == Registration.Status.CONFIRMED:
+        return StepAccess.SHOW if step == Step.CONFIRMATION else StepAccess.CONFIRMATION
+    if registration.status == Registration.Status.CANCELLED or (
+        # A lapsed registration can still try to pay: confirm re-takes the seats if nobody
+        # else has them.
+        registration.status == Registration.Status.ABANDONED and step != Step.PAYMENT
+    ):
+        return StepAccess.CLOSED
+    if not registration.has_reached(step):
+        return StepAccess.CURRENT_STEP
+    return StepAccess.SHOW
+
+
 def _current_hold_status(registration: Registration) -> str:
     if registration.status == Registration.Status.CONFIRMED:
         return Hold.Status.CONFIRMED
@@ -82,6 +129,14 @@ def _current_hold_status(registration: Registration) -> str:
     if registration.status == Registration.Status.ABANDONED:
         return Hold.Status.EXPIRED
     return Hold.Status.ACTIVE
+
+
+MASON_WITHOUT_LODGE = "Masons attend under their lodge: please name it."
+
+
+def lodge_missing(attendee_type: str | None, lodge_name: str | None) -> bool:
+    """Whether an attendee breaks "masons attend under their lodge"."""
+    return attendee_type == Attendee.Type.MASON and not lodge_name
 
 
 def current_holds(registration: Registration) -> list[Hold]:
@@ -98,11 +153,59 @@ def total_of(holds: Sequence[Hold]) -> Decimal:
     return sum((hold.line_total for hold in holds), Decimal("0"))
 
 
+def holds_by_event(holds: Sequence[Hold]) -> list[tuple[Event, list[Hold]]]:
+    """Lines grouped by event, in the order given (current_holds orders by event)."""
+    return [
+        (event, list(group)) for event, group in groupby(holds, key=lambda h: h.ticket_type.event)
+    ]
+
+
+@dataclass(frozen=True)
+class AttendeeDraft:
+    """One row of the attendee step as it first shows: a saved attendee, or a blank one
+    already seated."""
+
+    # AttendeeDetails.SAVED_FIELDS of a saved attendee; empty for a blank row.
+    values: dict[str, str] = field(default_factory=dict)
+    # Index, among the rows, of the attendee this one is the partner of.
+    partner_of: int | None = None
+    # Event id -> the ticket type this attendee holds a seat of at that event.
+    seats: dict[int, int] = field(default_factory=dict)
+
+
+def attendee_drafts(
+    registration: Registration, events: Sequence[tuple[Event, Sequence[Hold]]]
+) -> list[AttendeeDraft]:
+    """The saved attendees, or as many blank rows as the busiest event has seats, seated
+    in order: the first N attendees of each event get its N seats (the buyer moves them)."""
+    saved = list(
+        registration.attendees.select_related("partner_of").prefetch_related("tickets__hold")
+    )
+    if saved:
+        return [
+            AttendeeDraft(
+                values={name: getattr(a, name) for name in AttendeeDetails.SAVED_FIELDS},
+                partner_of=a.partner_of.position - 1 if a.partner_of_id else None,
+                seats={t.event_id: t.hold.ticket_type_id for t in a.tickets.all()},
+            )
+            for a in saved
+        ]
+    rows = max((sum(h.seats for h in holds) for _, holds in events), default=0)
+    seats: list[dict[int, int]] = [{} for _ in range(rows)]
+    for event, holds in events:
+        row = 0
+        for hold in holds:
+            for _ in range(hold.seats):
+                seats[row][event.pk] = hold.ticket_type_id
+                row += 1
+    return [AttendeeDraft(seats=row_seats) for row_seats in seats]
+
+
 def continue_to_attendee_details(registration_id: UUID) -> Registration:
     with transaction.atomic():
-        registration = _lock_pending(registration_id)
+        registration = lock_open_registration(registration_id)
         if not registration.holds.filter(status=Hold.Status.ACTIVE).exists():
-            raise TicketingError("Select at least one ticket first.")
+            raise NothingSelected()
         _advance(registration, Step.ATTENDEE_DETAILS)
     return registration
 
@@ -112,7 +215,7 @@ def save_attendee_details(
 ) -> Registration:
     """Replace the registration's contact details and attendees, then move to review."""
     with transaction.atomic():
-        registration = _lock_pending(registration_id)
+        registration = lock_open_registration(registration_id)
         _require_step(registration, Step.ATTENDEE_DETAILS)
         holds = {h.ticket_type_id: h for h in lock_holds_of(registration, Hold.Status.ACTIVE)}
         _check_attendees(registration, holds, attendees)
@@ -153,7 +256,7 @@ def save_attendee_details(
 
 def continue_to_payment(registration_id: UUID) -> Registration:
     with transaction.atomic():
-        registration = _lock_pending(registration_id)
+        registration = lock_open_registration(registration_id)
         _require_step(registration, Step.REVIEW)
         _advance(registration, Step.PAYMENT)
     return registration
@@ -179,7 +282,7 @@ def confirm_registration(
         _require_step(registration, Step.PAYMENT)
         holds = lock_holds_of(registration, _current_hold_status(registration))
         if not holds:
-            raise TicketingError("There are no tickets on this registration to confirm.")
+            raise NothingSelected("There are no tickets on this registration to confirm.")
         now = timezone.now()
         for hold in inventory.sorted_by_ticket_type(holds):
             if hold.ticket_type.event.is_cancelled:
@@ -227,13 +330,6 @@ def new_confirmation_number(registration_type: str) -> str:
 # --- internals ---------------------------------------------------------------------------
 
 
-def _lock_pending(registration_id: UUID) -> Registration:
-    registration = lock_registration(registration_id)
-    if registration is None or not registration.is_pending:
-        raise RegistrationClosed()
-    return registration
-
-
 def _require_step(registration: Registration, step: str) -> None:
     if not registration.has_reached(step):
         raise StepNotReached()
@@ -251,26 +347,28 @@ def _check_attendees(
     registration: Registration, holds: dict[int, Hold], attendees: Sequence[AttendeeDetails]
 ) -> None:
     if not holds:
-        raise TicketingError("Your selection is empty: choose tickets first.")
+        raise NothingSelected("Your selection is empty: choose tickets first.")
     named_seats = Counter(tt_id for a in attendees for tt_id in a.ticket_type_ids)
     unknown = set(named_seats) - set(holds)
     if unknown:
-        raise TicketingError("An attendee was given a ticket that is not in your selection.")
+        raise InvalidAttendees("An attendee was given a ticket that is not in your selection.")
     for index, attendee in enumerate(attendees):
         events = [holds[tt_id].ticket_type.event_id for tt_id in attendee.ticket_type_ids]
         if len(events) != len(set(events)):
-            raise TicketingError(f"Attendee {index + 1} can have only one ticket per event.")
+            raise InvalidAttendees(f"Attendee {index + 1} can have only one ticket per event.")
         if attendee.partner_of is not None and not 0 <= attendee.partner_of < len(attendees):
-            raise TicketingError(f"Attendee {index + 1} is a partner of an unknown attendee.")
+            raise InvalidAttendees(f"Attendee {index + 1} is a partner of an unknown attendee.")
         if attendee.partner_of == index:
-            raise TicketingError(f"Attendee {index + 1} cannot be their own partner.")
+            raise InvalidAttendees(f"Attendee {index + 1} cannot be their own partner.")
+        if lodge_missing(attendee.attendee_type, attendee.lodge_name):
+            raise InvalidAttendees(f"Attendee {index + 1}: {MASON_WITHOUT_LODGE}")
     named_in_full = registration.registration_type == Registration.Type.INDIVIDUAL
     if named_in_full and not attendees:
-        raise TicketingError("Add at least one attendee.")
+        raise InvalidAttendees("Add at least one attendee.")
     for tt_id, hold in holds.items():
         named = named_seats[tt_id]
         if named > hold.seats or (named_in_full and named != hold.seats):
-            raise TicketingError(
+            raise InvalidAttendees(
                 f"You hold {hold.seats} × {hold.ticket_type.name}; assign exactly that many "
                 "attendees to it."
                 if named_in_full
@@ -278,7 +376,7 @@ def _check_attendees(
                 "that many attendees can be named for it."
             )
     if named_in_full and any(not a.ticket_type_ids for a in attendees):
-        raise TicketingError("Every attendee needs at least one ticket.")
+        raise InvalidAttendees("Every attendee needs at least one ticket.")
 
 
 def _issue_unnamed_tickets(holds: Sequence[Hold]) -> None:
@@ -302,4 +400,4 @@ def _save_with_confirmation_number(registration: Registration) -> None:
             return
         except IntegrityError:
             continue  # a collision in a space of 676 million: draw again
-    raise TicketingError("Could not issue a confirmation number; please try again.")
+    raise ConfirmationNumberUnavailable()

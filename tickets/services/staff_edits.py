@@ -15,7 +15,7 @@ from django.db import transaction
 
 from tickets.models import Event, Function, TicketType
 from tickets.services import broadcasts, inventory
-from tickets.services.exceptions import TicketingError
+from tickets.services.exceptions import CancelThroughAction
 
 # Ticket type fields whose change alters what the availability fragment says.
 SALEABILITY_FIELDS = frozenset({"sales_start", "sales_end"})
@@ -49,11 +49,7 @@ def save_event(event: Event, changed: Collection[str], *, edited_by: AbstractBas
     which releases holds and tells attendees."""
     if "status" in changed:
         previous = Event.objects.filter(pk=event.pk).values_list("status", flat=True).first()
-        if Event.Status.CANCELLED in (event.status, previous) and previous != event.status:
-            raise TicketingError(
-                "Cancel an event with the “Cancel events” action, which releases its holds "
-                "and tells attendees; a cancelled event cannot be reopened."
-            )
+        check_status_change(previous, event.status)
     is_new = event._state.adding
     with transaction.atomic():
         event.save()
@@ -63,6 +59,17 @@ def save_event(event: Event, changed: Collection[str], *, edited_by: AbstractBas
             inventory.republish(event.ticket_types.select_related("event__function"))
         if set(Event.INFO_FIELDS) & set(changed) and event.status != Event.Status.DRAFT:
             broadcasts.announce_info_update(event.function, event, changed, sent_by=edited_by)
+
+
+def check_status_change(previous: str | None, status: str) -> None:
+    """Refuse an edit of an event's status to or from cancelled (CancelThroughAction).
+
+    Cancelling is not an edit: broadcasts.cancel_event releases holds and tells attendees,
+    and nothing reopens a cancelled event (its ticket types are withdrawn for good). The
+    admin form asks this too, to say so beside the field before anything is saved.
+    """
+    if status != previous and Event.Status.CANCELLED in (status, previous):
+        raise CancelThroughAction()
 
 
 def save_function(

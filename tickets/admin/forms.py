@@ -1,0 +1,112 @@
+"""Forms of the staff admin. They collect input and say early what a service would
+refuse; the rules themselves are the services' (inventory, staff_edits)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+from django.forms import BaseInlineFormSet
+
+from tickets.models import Broadcast, Event, TicketType
+from tickets.services import inventory, staff_edits
+from tickets.services.exceptions import CancelThroughAction, CapacityBelowCommitted
+
+
+class TicketTypeAdminForm(forms.ModelForm):
+    class Meta:
+        model = TicketType
+        fields = (
+            "event",
+            "name",
+            "description",
+            "price",
+            "capacity",
+            "sales_start",
+            "sales_end",
+            "min_per_order",
+            "max_per_order",
+            "max_tables_per_order",
+            "position",
+        )
+
+    def clean_capacity(self) -> int:
+        capacity = self.cleaned_data["capacity"]
+        if self.instance.pk is not None:
+            # Said beside the field before anything is saved; the rule is the service's.
+            try:
+                inventory.check_capacity(self.instance.pk, capacity)
+            except CapacityBelowCommitted as refusal:
+                raise forms.ValidationError(refusal.message, code=refusal.code) from None
+        return capacity
+
+
+class EventAdminForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = (
+            "function",
+            "slug",
+            "name",
+            "description",
+            "venue",
+            "starts_at",
+            "ends_at",
+            "status",
+            "position",
+        )
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        was = self.instance.status if self.instance.pk else None
+        # Said beside the field before anything is saved; the rule is the service's.
+        try:
+            staff_edits.check_status_change(was, status)
+        except CancelThroughAction as refusal:
+            raise forms.ValidationError(refusal.message, code=refusal.code) from None
+        return status
+
+
+class MessageForm(forms.Form):
+    text = forms.CharField(
+        label="Message",
+        max_length=Broadcast.MAX_MESSAGE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": Broadcast.MAX_MESSAGE_LENGTH}),
+        help_text=f"Shown as plain text, at most {Broadcast.MAX_MESSAGE_LENGTH} characters.",
+    )
+
+
+class CancellationForm(forms.Form):
+    reason = forms.CharField(
+        label="What attendees are told",
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 300}),
+        help_text="Optional, e.g. “The venue is unavailable; refunds follow within a week.”",
+    )
+
+
+class FunnelFilterForm(forms.Form):
+    since = forms.DateField(required=False, label="Started from", widget=forms.DateInput(
+        attrs={"type": "date"}))  # fmt: skip
+    until = forms.DateField(required=False, label="Started until", widget=forms.DateInput(
+        attrs={"type": "date"}))  # fmt: skip
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError("The start of the range is after its end.")
+        return data
+
+
+def save_inline_forms_one_by_one(
+    formset: BaseInlineFormSet, save_form: Callable[[forms.ModelForm], None]
+) -> None:
+    """Save an inline formset's changed rows through a service, one form at a time, so
+    each edit is judged (and announced) on its own."""
+    formset.save(commit=False)  # attaches new rows to the parent; saves nothing
+    for obj in formset.deleted_objects:
+        obj.delete()
+    for form in formset.forms:
+        if form not in formset.deleted_forms and form.has_changed():
+            save_form(form)

@@ -1,0 +1,128 @@
+"""Functions: details, their events inline, staff messages and the registration funnel."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from tickets.admin.forms import (
+    EventAdminForm,
+    FunnelFilterForm,
+    MessageForm,
+    save_inline_forms_one_by_one,
+)
+from tickets.models import Event, Function
+from tickets.services import broadcasts, staff_edits
+from tickets.services.exceptions import TicketingError
+from tickets.services.funnel import funnel_of
+
+
+class EventInline(admin.TabularInline):
+    model = Event
+    form = EventAdminForm
+    extra = 0
+    fields = ("name", "slug", "starts_at", "ends_at", "venue", "status", "position")
+    prepopulated_fields = {"slug": ("name",)}
+    show_change_link = True
+
+
+@admin.register(Function)
+class FunctionAdmin(admin.ModelAdmin):
+    list_display = ("name", "starts_at", "venue", "published", "funnel_link")
+    list_filter = ("published",)
+    search_fields = ("name", "slug", "venue")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("funnel_link",)
+    inlines = [EventInline]
+    actions = ["send_message"]
+
+    def save_model(self, request, obj: Function, form, change: bool) -> None:
+        staff_edits.save_function(obj, form.changed_data, edited_by=request.user)
+
+    def save_formset(self, request, form, formset: BaseInlineFormSet, change: bool) -> None:
+        if formset.model is not Event:
+            return super().save_formset(request, form, formset, change)
+        return save_inline_forms_one_by_one(
+            formset,
+            lambda f: staff_edits.save_event(f.instance, f.changed_data, edited_by=request.user),
+        )
+
+    def has_send_broadcast_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tickets.send_broadcast")
+
+    @admin.action(description="Send a message to people viewing", permissions=["send_broadcast"])
+    def send_message(self, request: HttpRequest, queryset: QuerySet[Function]):
+        form = MessageForm(request.POST if "send" in request.POST else None)
+        if form.is_valid():
+            try:
+                for function in queryset:
+                    broadcasts.send_message(
+                        function, form.cleaned_data["text"], sent_by=request.user
+                    )
+            except TicketingError as refusal:
+                form.add_error("text", refusal.message)
+            else:
+                self.message_user(
+                    request, f"Message sent to people viewing {len(queryset)} function(s)."
+                )
+                return None
+        return TemplateResponse(
+            request,
+            "admin/tickets/function/send_message.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Send a message to people viewing",
+                "functions": queryset,
+                "form": form,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def get_urls(self):
+        funnel = path(
+            "<path:object_id>/funnel/",
+            self.admin_site.admin_view(self.funnel_view),
+            name="tickets_function_funnel",
+        )
+        return [funnel, *super().get_urls()]
+
+    @admin.display(description="Funnel")
+    def funnel_link(self, function: Function) -> str:
+        if function.pk is None:
+            return "-"
+        url = reverse("admin:tickets_function_funnel", args=[function.pk])
+        return format_html('<a href="{}">Registration funnel</a>', url)
+
+    def funnel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        function = self.get_object(request, object_id)
+        if function is None or not self.has_view_permission(request, function):
+            raise Http404("No such function")
+        form = FunnelFilterForm(request.GET or None)
+        dates = form.cleaned_data if form.is_valid() else {}
+        result = funnel_of(function, since=dates.get("since"), until=dates.get("until"))
+        started = result.started
+        rows = [
+            {
+                "step": step,
+                "share": step.share_of(started),
+                "width": round(step.share_of(started)),
+                "abandoned_width": round(100 * step.abandoned_here / started) if started else 0,
+            }
+            for step in result.steps
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Registration funnel: {function}",
+            "function": function,
+            "form": form,
+            "funnel": result,
+            "rows": rows,
+        }
+        return TemplateResponse(request, "admin/tickets/function/funnel.html", context)

@@ -1,0 +1,242 @@
+"""The registration wizard: one view per step, each kept to the steps it may show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from common.buyers import buyer_key_of
+from common.errors import DomainError, error_page
+from tickets.forms import AttendeeFormSet, ContactForm, PaymentForm, attendee_initial
+from tickets.models import Registration
+from tickets.services import broadcasts, payments
+from tickets.services import holds as hold_service
+from tickets.services import registrations as wizard
+from tickets.services.availability import catalogue_of
+from tickets.services.exceptions import InvalidFields, TicketingError
+from tickets.services.registrations import StepAccess
+from tickets.views.responses import HttpResponseSeeOther, step_url
+
+Step = Registration.Step
+
+
+def owned_registration(request: HttpRequest, pk: UUID) -> Registration:
+    buyer_key = buyer_key_of(request.session)
+    registration = (
+        Registration.objects.select_related("function").filter(pk=pk).first() if buyer_key else None
+    )
+    # Someone else's registration is indistinguishable from one that does not exist.
+    if registration is None or registration.buyer_key != buyer_key:
+        raise Http404("No such registration")
+    return registration
+
+
+def registration_step(step: str) -> Callable:
+    """Load the buyer's registration and keep them on a step they may see."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, pk: UUID) -> HttpResponse:
+            registration = owned_registration(request, pk)
+            if registration.hold_has_lapsed:
+                # Do not wait for the sweeper to tell the buyer the truth.
+                hold_service.abandon_lapsed_registration(registration.pk)
+                registration.refresh_from_db()
+            access = wizard.step_access(registration, step)
+            if access is StepAccess.CONFIRMATION:
+                return HttpResponseSeeOther(step_url(registration, Step.CONFIRMATION))
+            if access is StepAccess.CLOSED:
+                return _render_closed(request, registration)
+            if access is StepAccess.CURRENT_STEP:
+                return HttpResponseSeeOther(step_url(registration))
+            return view(request, registration)
+
+        return wrapper
+
+    return decorator
+
+
+def _wizard_context(registration: Registration, step: str, **extra: Any) -> dict[str, Any]:
+    holds = wizard.current_holds(registration)
+    return {
+        "registration": registration,
+        "function": registration.function,
+        "broadcasts": broadcasts.recent_broadcasts(registration.function),
+        "cancelled": broadcasts.cancelled_lines_of(registration),
+        "holds": holds,
+        "total": wizard.total_of(holds),
+        "steps": [
+            (
+                label,
+                step_url(registration, value)
+                if registration.is_pending and registration.has_reached(value)
+                else None,
+                value == step,
+            )
+            for value, label in Step.choices
+        ],
+        **extra,
+    }
+
+
+def _render_step(
+    request: HttpRequest,
+    registration: Registration,
+    step: str,
+    template: str,
+    error: DomainError | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    """A step's page; with `error`, the refusal shown on it (and its status)."""
+    context = _wizard_context(registration, step, **extra)
+    if error is not None:
+        return error_page(request, template, context, error)
+    return render(request, template, context)
+
+
+def _render_closed(request: HttpRequest, registration: Registration) -> HttpResponse:
+    return render(
+        request,
+        "tickets/wizard/closed.html",
+        {"registration": registration, "function": registration.function},
+    )
+
+
+@require_GET
+def registration_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
+    registration = owned_registration(request, pk)
+    return HttpResponseSeeOther(step_url(registration))
+
+
+@require_http_methods(["GET", "POST"])
+@registration_step(Step.TICKET_SELECTION)
+def ticket_selection(request: HttpRequest, registration: Registration) -> HttpResponse:
+    error = None
+    if request.method == "POST":
+        try:
+            wizard.continue_to_attendee_details(registration.pk)
+            return HttpResponseSeeOther(step_url(registration, Step.ATTENDEE_DETAILS))
+        except TicketingError as refusal:
+            error = refusal
+    return _render_step(
+        request,
+        registration,
+        Step.TICKET_SELECTION,
+        "tickets/wizard/ticket_selection.html",
+        error=error,
+        catalogue=catalogue_of(registration.function),
+        registration_type=registration.registration_type,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@registration_step(Step.ATTENDEE_DETAILS)
+def attendee_details(request: HttpRequest, registration: Registration) -> HttpResponse:
+    """Individuals name every attendee and seat them; lodges and delegations give a
+    contact now and names later."""
+    events = wizard.holds_by_event(wizard.current_holds(registration))
+    data = request.POST if request.method == "POST" else None
+    contact_form = formset = None
+    if registration.registration_type == Registration.Type.INDIVIDUAL:
+        formset = AttendeeFormSet(
+            data,
+            initial=attendee_initial(wizard.attendee_drafts(registration, events)),
+            form_kwargs={"events": events},
+            prefix="attendees",
+        )
+    else:
+        contact_form = ContactForm(
+            data,
+            registration_type=registration.registration_type,
+            initial={name: getattr(registration, name) for name in ContactForm.base_fields},
+            prefix="contact",
+        )
+    error = None
+    if data is not None:
+        if all(form.is_valid() for form in (contact_form, formset) if form is not None):
+            try:
+                wizard.save_attendee_details(
+                    registration.pk,
+                    contact_form.details() if contact_form else wizard.ContactDetails(),
+                    [form.details() for form in formset.forms] if formset else [],
+                )
+                return HttpResponseSeeOther(step_url(registration, Step.REVIEW))
+            except TicketingError as refusal:
+                error = refusal
+        else:
+            error = InvalidFields()
+    return _render_step(
+        request,
+        registration,
+        Step.ATTENDEE_DETAILS,
+        "tickets/wizard/attendee_details.html",
+        error=error,
+        contact_form=contact_form,
+        formset=formset,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@registration_step(Step.REVIEW)
+def review(request: HttpRequest, registration: Registration) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            wizard.continue_to_payment(registration.pk)
+            return HttpResponseSeeOther(step_url(registration, Step.PAYMENT))
+        except TicketingError as refusal:
+            return _render_step(
+                request, registration, Step.REVIEW, "tickets/wizard/review.html", error=refusal
+            )
+    attendees = registration.attendees.prefetch_related(
+        "tickets__event", "tickets__hold__ticket_type"
+    )
+    return _render_step(
+        request, registration, Step.REVIEW, "tickets/wizard/review.html", attendees=attendees
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@registration_step(Step.PAYMENT)
+def payment(request: HttpRequest, registration: Registration) -> HttpResponse:
+    form = PaymentForm(request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST":
+        method = request.POST.get("method", "")
+        try:
+            confirmed, redirect_url = payments.checkout(registration, method)
+        except TicketingError as refusal:
+            error = refusal
+        else:
+            return HttpResponseSeeOther(redirect_url or step_url(confirmed, Step.CONFIRMATION))
+    return _render_step(
+        request,
+        registration,
+        Step.PAYMENT,
+        "tickets/wizard/payment.html",
+        error=error,
+        form=form,
+        providers=payments.PROVIDERS.values(),
+    )
+
+
+@require_GET
+@registration_step(Step.CONFIRMATION)
+def confirmation(request: HttpRequest, registration: Registration) -> HttpResponse:
+    if registration.status != Registration.Status.CONFIRMED:
+        return HttpResponseSeeOther(step_url(registration))
+    attendees = registration.attendees.prefetch_related(
+        "tickets__event", "tickets__hold__ticket_type"
+    )
+    return _render_step(
+        request,
+        registration,
+        Step.CONFIRMATION,
+        "tickets/wizard/confirmation.html",
+        attendees=attendees,
+    )
