@@ -17,7 +17,7 @@ from common.server_tasks import ServerProcess  # noqa: E402
 from lodgetix.routing import websocket_urlpatterns  # noqa: E402
 from tickets.live.publisher import bind_publisher_to_server_loop  # noqa: E402
 from tickets.live.registry import keep_socket_entries_fresh_forever  # noqa: E402
-from tickets.sweeper import sweep_lapsed_holds_forever  # noqa: E402
+from tickets.sweeper import sweep_expired_holds_forever  # noqa: E402
 
 # Sessions and users on the socket as on pages; only our own hosts may open one.
 websocket_app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
@@ -27,6 +27,6 @@ application = ServerProcess(
     tasks=[
         bind_publisher_to_server_loop,
         keep_socket_entries_fresh_forever,
-        *([sweep_lapsed_holds_forever] if settings.HOLD_SWEEPER_IN_SERVER else []),
+        *([sweep_expired_holds_forever] if settings.HOLD_SWEEPER_IN_SERVER else []),
     ],
 )

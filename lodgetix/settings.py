@@ -227,7 +227,7 @@ LOGGING = {
 
 # --- LodgeTix ----------------------------------------------------------------------------
 
-# How often the expiry sweeper looks for lapsed holds, in seconds.
+# How often the expiry sweeper looks for expired holds, in seconds.
 HOLD_SWEEP_INTERVAL = env_int("HOLD_SWEEP_INTERVAL", 2)
 # Where the sweeper runs. On the embedded default only the server process can reach its
 # sockets (in-memory channel layer), so it sweeps there; with Redis a separate

@@ -1,4 +1,4 @@
-"""Abandoned registrations and the funnel staff read them from."""
+"""Expired registrations and the funnel staff read them from."""
 
 from __future__ import annotations
 
@@ -24,56 +24,56 @@ from tickets.services.funnel import funnel_of
 pytestmark = pytest.mark.django_db
 
 
-def lapse(registration: Registration) -> None:
+def expire(registration: Registration) -> None:
     past = timezone.now() - datetime.timedelta(seconds=1)
     Registration.objects.filter(pk=registration.pk).update(expires_at=past)
     registration.holds.update(expires_at=past)
 
 
-class TestAbandonment:
-    def test_lapsed_registration_is_abandoned_at_the_step_it_reached(self):
+class TestExpiry:
+    def test_expired_registration_is_expired_at_the_step_it_reached(self):
         tt = make_ticket_type(capacity=10)
         registration = hold(tt, 2).registration
         wizard.continue_to_attendee_details(registration.pk)
-        lapse(registration)
-        sweep = holds.release_lapsed_holds()
+        expire(registration)
+        sweep = holds.release_expired_holds()
         assert (sweep.registrations, sweep.holds) == (1, 1)
         registration.refresh_from_db()
-        assert registration.status == Registration.Status.ABANDONED
+        assert registration.status == Registration.Status.EXPIRED
         assert registration.step == Registration.Step.ATTENDEE_DETAILS
         assert tt.__class__.objects.get(pk=tt.pk).reserved == 0
 
-    def test_idle_registration_with_nothing_held_is_abandoned_too(self):
+    def test_idle_registration_with_nothing_held_is_expired_too(self):
         tt = make_ticket_type()
         line = hold(tt, 1)
         holds.release_hold(line.registration_id, line.pk)
-        lapse(line.registration)
-        assert holds.release_lapsed_holds() == holds.Sweep(registrations=1, holds=0)
-        assert Registration.objects.get().status == Registration.Status.ABANDONED
+        expire(line.registration)
+        assert holds.release_expired_holds() == holds.Sweep(registrations=1, holds=0)
+        assert Registration.objects.get().status == Registration.Status.EXPIRED
 
-    def test_an_abandoned_registration_can_still_confirm_if_seats_remain(self):
+    def test_an_expired_registration_can_still_confirm_if_seats_remain(self):
         tt = make_ticket_type(capacity=5)
         registration = hold(tt, 1).registration
         reach_payment(registration, [attendee("A", tt)])
-        lapse(registration)
-        holds.release_lapsed_holds()
+        expire(registration)
+        holds.release_expired_holds()
         confirmed = wizard.confirm_registration(
             registration.pk, payment_method="invoice", payment_status="pending"
         )
         assert confirmed.status == Registration.Status.CONFIRMED
         assert confirmed.holds.get().status == Hold.Status.CONFIRMED
 
-    def test_visiting_a_lapsed_registration_abandons_it_at_once(self, client):
+    def test_visiting_a_expired_registration_expires_it_at_once(self, client):
         tt = make_ticket_type()
         client.post(
             f"{tt.event.function.get_absolute_url()}hold/", {"ticket_type": tt.pk, "quantity": 1}
         )
         registration = Registration.objects.get()
-        lapse(registration)
+        expire(registration)
         page = client.get(reverse("tickets:registration-tickets", kwargs={"pk": registration.pk}))
-        assert "Your hold has lapsed" in page.content.decode()
+        assert "Your hold has expired" in page.content.decode()
         registration.refresh_from_db()
-        assert registration.status == Registration.Status.ABANDONED
+        assert registration.status == Registration.Status.EXPIRED
 
     def test_furthest_step_survives_going_back(self):
         tt = make_ticket_type()
@@ -103,10 +103,10 @@ def registration_at(function, step, status=Registration.Status.PENDING, days_ago
 def busy_function(db):
     function = make_function()
     Step, Status = Registration.Step, Registration.Status
-    registration_at(function, Step.TICKET_SELECTION, Status.ABANDONED)
-    registration_at(function, Step.TICKET_SELECTION, Status.ABANDONED)
-    registration_at(function, Step.ATTENDEE_DETAILS, Status.ABANDONED)
-    registration_at(function, Step.PAYMENT, Status.ABANDONED, days_ago=10)
+    registration_at(function, Step.TICKET_SELECTION, Status.EXPIRED)
+    registration_at(function, Step.TICKET_SELECTION, Status.EXPIRED)
+    registration_at(function, Step.ATTENDEE_DETAILS, Status.EXPIRED)
+    registration_at(function, Step.PAYMENT, Status.EXPIRED, days_ago=10)
     registration_at(function, Step.REVIEW)  # still going
     registration_at(function, Step.CONFIRMATION, Status.CONFIRMED)
     registration_at(function, Step.CONFIRMATION, Status.CONFIRMED, days_ago=10)
@@ -116,10 +116,10 @@ def busy_function(db):
 
 
 class TestFunnel:
-    def test_reached_and_abandoned_per_step(self, busy_function):
+    def test_reached_and_expired_per_step(self, busy_function):
         funnel = funnel_of(busy_function)
         reached = {s.step: s.reached for s in funnel.steps}
-        abandoned = {s.step: s.abandoned_here for s in funnel.steps}
+        expired = {s.step: s.expired_here for s in funnel.steps}
         assert reached == {
             "ticket_selection": 8,
             "attendee_details": 6,
@@ -127,14 +127,14 @@ class TestFunnel:
             "payment": 3,
             "confirmation": 2,
         }
-        assert abandoned == {
+        assert expired == {
             "ticket_selection": 2,
             "attendee_details": 1,
             "review": 0,
             "payment": 1,
             "confirmation": 0,
         }
-        assert (funnel.confirmed, funnel.abandoned, funnel.cancelled, funnel.in_progress) == (
+        assert (funnel.confirmed, funnel.expired, funnel.cancelled, funnel.in_progress) == (
             2,
             4,
             1,

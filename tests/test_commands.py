@@ -66,15 +66,15 @@ class TestSeedDemo:
 
 
 class TestReleaseExpiredHolds:
-    def test_releases_lapsed_holds_once(self):
+    def test_releases_expired_holds_once(self):
         tt = make_ticket_type(capacity=10)
         registration = hold(tt, 3).registration
         past = timezone.now() - datetime.timedelta(seconds=1)
         Registration.objects.filter(pk=registration.pk).update(expires_at=past)
         Hold.objects.update(expires_at=past)
-        assert "Released 1 lapsed hold(s) of 1 abandoned" in run("release_expired_holds")
+        assert "Released 1 expired hold(s) of 1 expired" in run("release_expired_holds")
         assert refreshed(tt).reserved == 0
-        assert "Released 0 lapsed hold(s) of 0 abandoned" in run("release_expired_holds")
+        assert "Released 0 expired hold(s) of 0 expired" in run("release_expired_holds")
 
     def test_rejects_a_bad_interval(self):
         with pytest.raises(CommandError, match="positive"):

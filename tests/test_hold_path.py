@@ -79,8 +79,8 @@ class TestLeanHold:
         assert not Registration.objects.filter(buyer_key="late").exists()
         assert not Hold.objects.filter(ticket_type=ticket_type).exists()
 
-    def test_a_buyer_back_after_their_hold_lapsed_starts_afresh(self):
-        # Their lapsed registration is found on the row the hold locks anyway, abandoned,
+    def test_a_buyer_back_after_their_hold_expired_starts_afresh(self):
+        # Their expired registration is found on the row the hold locks anyway, expired,
         # and a new one opened - with no lookup of its own on every hold.
         ticket_type = make_ticket_type(capacity=10)
         first = hold(ticket_type, 2, buyer="back").registration
@@ -91,16 +91,16 @@ class TestLeanHold:
 
         assert second.pk != first.pk
         first.refresh_from_db()
-        assert first.status == Registration.Status.ABANDONED
+        assert first.status == Registration.Status.EXPIRED
         assert refreshed(ticket_type).reserved == 1
 
     def test_a_lapse_that_will_not_clear_asks_the_buyer_to_try_again(self, monkeypatch):
-        # abandon_lapsed_registration skips a registration another transaction holds (a
-        # confirmation in flight); if it stays lapsed the buyer is told to retry, not 500.
+        # expire_registration skips a registration another transaction holds (a
+        # confirmation in flight); if it stays expired the buyer is told to retry, not 500.
         ticket_type = make_ticket_type(capacity=10)
         first = hold(ticket_type, 1, buyer="stuck").registration
         Registration.objects.filter(pk=first.pk).update(expires_at=first.created_at)
-        monkeypatch.setattr(holds, "abandon_lapsed_registration", lambda registration_id: None)
+        monkeypatch.setattr(holds, "expire_registration", lambda registration_id: None)
 
         with pytest.raises(SeatsBusy):
             hold(ticket_type, 1, buyer="stuck")

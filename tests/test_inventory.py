@@ -23,7 +23,7 @@ from tickets.services import registrations as wizard
 from tickets.services.exceptions import (
     CapacityBelowCommitted,
     EventCancelled,
-    HoldLapsed,
+    HoldExpired,
     InvalidAttendees,
     NotEnoughAvailable,
     QuantityOutOfRange,
@@ -206,32 +206,32 @@ class TestRelease:
 
 
 class TestExpiry:
-    def _lapse(self, registration: Registration) -> None:
+    def _expire(self, registration: Registration) -> None:
         past = timezone.now() - datetime.timedelta(seconds=1)
         Registration.objects.filter(pk=registration.pk).update(expires_at=past)
         registration.holds.update(expires_at=past)
 
-    def test_sweeper_releases_lapsed_holds(self):
+    def test_sweeper_releases_expired_holds(self):
         tt = make_ticket_type(capacity=10)
-        lapsed = hold(tt, 4, buyer="late").registration
+        expired = hold(tt, 4, buyer="late").registration
         hold(tt, 2, buyer="still-here")
-        self._lapse(lapsed)
-        assert holds.release_lapsed_holds() == holds.Sweep(registrations=1, holds=1)
+        self._expire(expired)
+        assert holds.release_expired_holds() == holds.Sweep(registrations=1, holds=1)
         assert refreshed(tt).reserved == 2
-        lapsed.refresh_from_db()
-        assert lapsed.status == Registration.Status.ABANDONED
-        assert lapsed.holds.get().status == Hold.Status.EXPIRED
+        expired.refresh_from_db()
+        assert expired.status == Registration.Status.EXPIRED
+        assert expired.holds.get().status == Hold.Status.EXPIRED
 
     def test_sweeper_leaves_live_holds_alone(self):
         tt = make_ticket_type()
         hold(tt, 4)
-        assert holds.release_lapsed_holds() == holds.Sweep(registrations=0, holds=0)
+        assert holds.release_expired_holds() == holds.Sweep(registrations=0, holds=0)
         assert refreshed(tt).reserved == 4
 
-    def test_sold_out_attempt_first_releases_lapsed_holds_of_that_type(self):
+    def test_sold_out_attempt_first_releases_expired_holds_of_that_type(self):
         tt = make_ticket_type(capacity=4)
-        lapsed = hold(tt, 4, buyer="late").registration
-        self._lapse(lapsed)
+        expired = hold(tt, 4, buyer="late").registration
+        self._expire(expired)
         created = hold(tt, 3, buyer="on-time")
         assert created.seats == 3
         assert refreshed(tt).reserved == 3
@@ -240,15 +240,15 @@ class TestExpiry:
         tt = make_ticket_type(capacity=10)
         registration = hold(tt, 2).registration
         reach_payment(registration, [attendee("A", tt), attendee("B", tt)])
-        self._lapse(registration)
-        holds.release_lapsed_holds()
+        self._expire(registration)
+        holds.release_expired_holds()
         confirmed = wizard.confirm_registration(
             registration.pk, payment_method="invoice", payment_status="pending"
         )
         assert confirmed.status == Registration.Status.CONFIRMED
         tt.refresh_from_db()
         assert (tt.reserved, tt.sold) == (0, 2)
-        # The attendees keep the seats they were given before the lapse.
+        # The attendees keep the seats they were given before the expiry.
         assert (
             Ticket.objects.filter(hold__registration=registration, attendee__isnull=False).count()
             == 2
@@ -258,16 +258,16 @@ class TestExpiry:
         tt = make_ticket_type(capacity=3)
         registration = hold(tt, 2, buyer="slow").registration
         reach_payment(registration, [attendee("A", tt), attendee("B", tt)])
-        self._lapse(registration)
-        hold(tt, 3, buyer="quick")  # releases the lapsed hold, then takes every seat
-        with pytest.raises(HoldLapsed):
+        self._expire(registration)
+        hold(tt, 3, buyer="quick")  # releases the expired hold, then takes every seat
+        with pytest.raises(HoldExpired):
             wizard.confirm_registration(
                 registration.pk, payment_method="invoice", payment_status="pending"
             )
         tt.refresh_from_db()
         assert (tt.reserved, tt.sold) == (3, 0)
         registration.refresh_from_db()
-        assert registration.status == Registration.Status.ABANDONED
+        assert registration.status == Registration.Status.EXPIRED
 
 
 class TestConfirm:

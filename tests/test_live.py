@@ -128,13 +128,13 @@ async def test_released_holds_reach_open_pages(function_with_two_ticket_types):
     await next_fragments(socket)
 
     @database_sync_to_async
-    def lapse_and_sweep():
+    def expire_and_sweep():
         past = timezone.now() - datetime.timedelta(seconds=1)
         Registration.objects.filter(pk=created.registration_id).update(expires_at=past)
         Hold.objects.filter(pk=created.pk).update(expires_at=past)
-        return holds.release_lapsed_holds().holds
+        return holds.release_expired_holds().holds
 
-    assert await lapse_and_sweep() == 1
+    assert await expire_and_sweep() == 1
     update = await next_fragments(socket)
     assert update[f"availability-{banquet.pk}"].attrs["data-available"] == "50"
     await socket.disconnect()

@@ -52,20 +52,20 @@ def test_a_registration_journey_is_captured_step_by_step(django_capture_on_commi
     assert confirmed.occurred_at == confirmed.received_at == confirmed.client_timestamp
 
 
-def test_cancelled_and_abandoned_registrations_are_captured(django_capture_on_commit_callbacks):
+def test_cancelled_and_expired_registrations_are_captured(django_capture_on_commit_callbacks):
     tt = make_ticket_type(capacity=10)
     with django_capture_on_commit_callbacks(execute=True):
         cancelled = hold(tt, 1, buyer="a").registration
         holds.cancel_registration(cancelled.pk)
-        lapsed = hold(tt, 1, buyer="b").registration
-        Registration.objects.filter(pk=lapsed.pk).update(
+        expired = hold(tt, 1, buyer="b").registration
+        Registration.objects.filter(pk=expired.pk).update(
             expires_at=timezone.now() - datetime.timedelta(seconds=1)
         )
-        holds.abandon_lapsed_registration(lapsed.pk)
+        holds.expire_registration(expired.pk)
 
     server_events.queue.flush()
     assert Interaction.objects.get(action="registration.cancelled").registration_id == cancelled.pk
-    assert Interaction.objects.get(action="registration.abandoned").registration_id == lapsed.pk
+    assert Interaction.objects.get(action="registration.expired").registration_id == expired.pk
 
 
 def test_a_change_added_later_is_captured_by_its_name():

@@ -36,7 +36,7 @@ class Function(models.Model):
     hold_minutes = models.PositiveSmallIntegerField(
         default=15,
         validators=[MinValueValidator(1), MaxValueValidator(240)],
-        help_text="How long selected tickets are held for a registration before they lapse.",
+        help_text="How long selected tickets are held for a registration before they expire.",
     )
     low_stock_threshold = models.PositiveIntegerField(
         default=10,
@@ -186,7 +186,7 @@ class Registration(models.Model):
         PENDING = "pending", "Pending"
         CONFIRMED = "confirmed", "Confirmed"
         # Its hold time ran out with the buyer gone; `step` keeps where they gave up.
-        ABANDONED = "abandoned", "Abandoned"
+        EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled"
 
     class Step(models.TextChoices):
@@ -275,7 +275,7 @@ class Registration(models.Model):
         return self.status == self.Status.PENDING
 
     @property
-    def hold_has_lapsed(self) -> bool:
+    def hold_has_expired(self) -> bool:
         return self.is_pending and self.expires_at <= timezone.now()
 
     @property
@@ -320,7 +320,7 @@ class Hold(models.Model):
             models.CheckConstraint(condition=Q(seats__gte=1), name="hold_seats_gte_1"),
         ]
         indexes = [
-            # The sweeper and the sold-out fallback look for lapsed active holds only.
+            # The sweeper and the sold-out fallback look for expired active holds only.
             models.Index(
                 fields=["expires_at", "ticket_type"],
                 condition=Q(status="active"),

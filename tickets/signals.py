@@ -34,7 +34,7 @@ class RegistrationChange(StrEnum):
     STEP_REACHED = "step_reached"
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
-    ABANDONED = "abandoned"
+    EXPIRED = "expired"
 
 
 def registration_changed_on_commit(registration: Registration, change: RegistrationChange) -> None:

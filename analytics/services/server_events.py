@@ -2,7 +2,7 @@
 
 `tickets.signals.registration_changed` is sent after the change committed; each change
 becomes one interaction `registration.<change>` (created, hold_created, step_reached,
-confirmed, cancelled, abandoned, and whatever changes are added later).
+confirmed, cancelled, expired, and whatever changes are added later).
 """
 
 from __future__ import annotations

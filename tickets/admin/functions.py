@@ -112,7 +112,7 @@ class FunctionAdmin(admin.ModelAdmin):
                 "step": step,
                 "share": step.share_of(started),
                 "width": round(step.share_of(started)),
-                "abandoned_width": round(100 * step.abandoned_here / started) if started else 0,
+                "expired_width": round(100 * step.expired_here / started) if started else 0,
             }
             for step in result.steps
         ]

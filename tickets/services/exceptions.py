@@ -60,11 +60,11 @@ class RegistrationTypeMismatch(TicketingError):
     http_status = 409
 
 
-class HoldLapsed(TicketingError):
-    code = "hold_lapsed"
+class HoldExpired(TicketingError):
+    code = "hold_expired"
     http_status = 409
     default_message = (
-        "Your hold on these tickets lapsed and the seats have since gone to someone else."
+        "Your hold on these tickets expired and the seats have since gone to someone else."
     )
 
 

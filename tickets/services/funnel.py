@@ -1,7 +1,7 @@
-"""Where people give up: a function's registration funnel (issue: presence and abandonment).
+"""Where people give up: a function's registration funnel (issue: presence and expiry).
 
-"Reached" counts registrations whose furthest step is at or past a step; "abandoned here"
-counts registrations that were abandoned while at that step. One aggregate query.
+"Reached" counts registrations whose furthest step is at or past a step; "expired here"
+counts registrations that were expired while at that step. One aggregate query.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class FunnelStep:
     step: str
     label: str
     reached: int
-    abandoned_here: int
+    expired_here: int
 
     def share_of(self, started: int) -> float:
         """The part of all started registrations that got this far, 0-100."""
@@ -33,7 +33,7 @@ class FunnelStep:
 class Funnel:
     steps: list[FunnelStep]
     confirmed: int
-    abandoned: int
+    expired: int
     cancelled: int
     in_progress: int
 
@@ -61,11 +61,11 @@ def funnel_of(
             for index, step in enumerate(order)
         },
         **{
-            f"abandoned_{step}": Count("pk", filter=Q(status=Status.ABANDONED, step=step))
+            f"expired_{step}": Count("pk", filter=Q(status=Status.EXPIRED, step=step))
             for step in order
         },
         confirmed=Count("pk", filter=Q(status=Status.CONFIRMED)),
-        abandoned=Count("pk", filter=Q(status=Status.ABANDONED)),
+        expired=Count("pk", filter=Q(status=Status.EXPIRED)),
         cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
         in_progress=Count("pk", filter=Q(status=Status.PENDING)),
     )
@@ -75,12 +75,12 @@ def funnel_of(
                 step=step,
                 label=label,
                 reached=counts[f"reached_{step}"],
-                abandoned_here=counts[f"abandoned_{step}"],
+                expired_here=counts[f"expired_{step}"],
             )
             for step, label in Step.choices
         ],
         confirmed=counts["confirmed"],
-        abandoned=counts["abandoned"],
+        expired=counts["expired"],
         cancelled=counts["cancelled"],
         in_progress=counts["in_progress"],
     )

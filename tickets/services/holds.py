@@ -2,7 +2,7 @@
 
 Every path that takes seats comes through `hold_tickets` - individuals, lodge tables,
 delegation bulk seats - so one guarded UPDATE (services.inventory) protects them all.
-Holds lapse on the server: `release_lapsed_holds` (the sweeper, and the sold-out fallback
+Holds expire on the server: `release_expired_holds` (the sweeper, and the sold-out fallback
 of `hold_tickets`) gives their seats back and the change is broadcast like any other.
 """
 
@@ -76,10 +76,10 @@ def hold_tickets(request: HoldRequest) -> Hold:
     try:
         return _hold_with_retries(request, ticket_type, seats)
     except NotEnoughAvailable:
-        # Lapsed holds the sweeper has not reached yet still count as reserved. Before
+        # Expired holds the sweeper has not reached yet still count as reserved. Before
         # telling a buyer "sold out", release those of this ticket type (each in its own
         # transaction) and try once more.
-        if not release_lapsed_holds(ticket_type_id=ticket_type.pk).holds:
+        if not release_expired_holds(ticket_type_id=ticket_type.pk).holds:
             raise
         return _hold_with_retries(request, ticket_type, seats)
 
@@ -112,7 +112,7 @@ def release_lines_of(registration_id: UUID, ticket_type_ids: Iterable[int]) -> i
 
 
 def cancel_registration(registration_id: UUID) -> Registration:
-    """The buyer abandons the registration: every held seat goes back at once."""
+    """The buyer expires the registration: every held seat goes back at once."""
     with transaction.atomic():
         registration = lock_open_registration(registration_id)
         _end_holds(lock_holds_of(registration, Hold.Status.ACTIVE), Hold.Status.RELEASED)
@@ -122,12 +122,10 @@ def cancel_registration(registration_id: UUID) -> Registration:
     return registration
 
 
-def abandon_lapsed_registration(
-    registration_id: UUID, now: datetime.datetime | None = None
-) -> int | None:
-    """A pending registration whose hold time is up is abandoned where it stands (its step
+def expire_registration(registration_id: UUID, now: datetime.datetime | None = None) -> int | None:
+    """A pending registration whose hold time is up is expired where it stands (its step
     is kept for the funnel) and its seats go back. Returns the holds released, or None if
-    it was not abandoned.
+    it was not expired.
 
     A registration another transaction is working on (a confirmation in flight) is
     skipped rather than waited for: the next sweep will see it again.
@@ -139,50 +137,50 @@ def abandon_lapsed_registration(
             return None
         holds = lock_holds_of(registration, Hold.Status.ACTIVE)
         _end_holds(holds, Hold.Status.EXPIRED, now=now)
-        registration.status = Registration.Status.ABANDONED
+        registration.status = Registration.Status.EXPIRED
         registration.save(update_fields=["status", "updated_at"])
-        registration_changed_on_commit(registration, RegistrationChange.ABANDONED)
+        registration_changed_on_commit(registration, RegistrationChange.EXPIRED)
         return len(holds)
 
 
 @dataclass(frozen=True)
 class Sweep:
-    registrations: int  # abandoned
+    registrations: int  # expired
     holds: int  # released
 
 
-def release_lapsed_holds(
+def release_expired_holds(
     *,
     ticket_type_id: int | None = None,
     now: datetime.datetime | None = None,
     limit: int = 500,
 ) -> Sweep:
-    """Abandon pending registrations whose hold time is up - every one, or those holding
+    """Expire pending registrations whose hold time is up - every one, or those holding
     seats of one ticket type - and release their seats.
 
     Each registration is its own transaction, so a sweep never holds many row locks.
     """
     now = now or timezone.now()
     if ticket_type_id is None:
-        lapsed = Registration.objects.filter(
+        expired = Registration.objects.filter(
             status=Registration.Status.PENDING, expires_at__lte=now
         ).order_by("expires_at")
-        registration_ids = list(lapsed.values_list("pk", flat=True)[:limit])
+        registration_ids = list(expired.values_list("pk", flat=True)[:limit])
     else:
-        lapsed_holds = Hold.objects.filter(
+        expired_holds = Hold.objects.filter(
             status=Hold.Status.ACTIVE, expires_at__lte=now, ticket_type_id=ticket_type_id
         )
         registration_ids = list(
-            lapsed_holds.values_list("registration_id", flat=True).distinct()[:limit]
+            expired_holds.values_list("registration_id", flat=True).distinct()[:limit]
         )
-    released = [abandon_lapsed_registration(rid, now=now) for rid in registration_ids]
+    released = [expire_registration(rid, now=now) for rid in registration_ids]
     sweep = Sweep(
         registrations=sum(1 for r in released if r is not None),
         holds=sum(r for r in released if r is not None),
     )
     if sweep.registrations:
         logger.info(
-            "Abandoned %d lapsed registrations, releasing %d holds",
+            "Expired %d expired registrations, releasing %d holds",
             sweep.registrations,
             sweep.holds,
         )
@@ -226,8 +224,8 @@ def _seats_requested(ticket_type: TicketType, request: HoldRequest) -> int:
     return request.quantity
 
 
-class _RegistrationLapsed(Exception):
-    """The buyer's open registration ran out of time; abandon it before holding anew."""
+class _RegistrationExpired(Exception):
+    """The buyer's open registration ran out of time; expire it before holding anew."""
 
     def __init__(self, registration_id: UUID) -> None:
         self.registration_id = registration_id
@@ -242,14 +240,14 @@ def _hold_with_retries(request: HoldRequest, ticket_type: TicketType, seats: int
             # Two first holds of one buyer raced to open a registration; the unique
             # constraint let one win. The retry joins the winner's registration.
             continue
-        except _RegistrationLapsed as lapsed:
+        except _RegistrationExpired as expired:
             # Rare (a buyer back after their hold time), so it costs the common path
-            # nothing: the lapse is found on the row the hold locks anyway.
-            abandon_lapsed_registration(lapsed.registration_id)
+            # nothing: the expiry is found on the row the hold locks anyway.
+            expire_registration(expired.registration_id)
     try:
         return _hold_once_in_time(request, ticket_type, seats)
-    except _RegistrationLapsed:
-        # Still lapsed: another transaction (a late confirmation) is working on it.
+    except _RegistrationExpired:
+        # Still expired: another transaction (a late confirmation) is working on it.
         raise SeatsBusy() from None
 
 
@@ -326,8 +324,8 @@ def _open_registration_for(request: HoldRequest) -> tuple[Registration, bool]:
     registration = lock_pending_registration_of_buyer(request.buyer_key, request.function.pk)
     if registration is not None:
         registration.function = request.function
-        if registration.hold_has_lapsed:
-            raise _RegistrationLapsed(registration.pk)
+        if registration.hold_has_expired:
+            raise _RegistrationExpired(registration.pk)
         if registration.registration_type != request.registration_type:
             raise RegistrationTypeMismatch(
                 "You already have a registration in progress as "
@@ -380,7 +378,7 @@ def _give_back_lines(registration: Registration, holds: list[Hold]) -> None:
     if not holds:
         return
     _end_holds(holds, Hold.Status.RELEASED)
-    # Seats assigned to attendees go with the line; a lapsed hold keeps them, so a late
+    # Seats assigned to attendees go with the line; an expired hold keeps them, so a late
     # confirmation still knows who sits where.
     Ticket.objects.filter(hold__in=holds).delete()
     _back_to_ticket_selection(registration)

@@ -49,7 +49,7 @@ def reserve(ticket_type: TicketType, seats: int) -> TicketAvailability | None:
 
 
 def release(ticket_type: TicketType, seats: int) -> TicketAvailability:
-    """Give held seats back (a cancelled or lapsed hold)."""
+    """Give held seats back (a cancelled or expired hold)."""
     return _required_update(
         ticket_type,
         f"UPDATE {_TABLE} SET reserved = reserved - %s, version = version + 1 "
@@ -69,7 +69,7 @@ def sell_reserved(ticket_type: TicketType, seats: int) -> TicketAvailability:
 
 
 def sell_available(ticket_type: TicketType, seats: int) -> TicketAvailability | None:
-    """Sell seats that are not held (a confirmation after its hold lapsed); None if gone."""
+    """Sell seats that are not held (a confirmation after its hold expired); None if gone."""
     return _guarded_update(
         ticket_type,
         f"UPDATE {_TABLE} SET sold = sold + %s, version = version + 1 "

@@ -36,7 +36,7 @@ def lock_registration(registration_id: UUID, *, skip_locked: bool = False) -> Re
 
 def lock_open_registration(registration_id: UUID) -> Registration:
     """Lock a registration the buyer may still change (pending), or refuse with
-    RegistrationClosed: gone, confirmed, cancelled or abandoned ones take no more edits."""
+    RegistrationClosed: gone, confirmed, cancelled or expired ones take no more edits."""
     registration = lock_registration(registration_id)
     if registration is None or not registration.is_pending:
         raise RegistrationClosed()

@@ -27,7 +27,7 @@ from tickets.services import inventory
 from tickets.services.exceptions import (
     ConfirmationNumberUnavailable,
     EventCancelled,
-    HoldLapsed,
+    HoldExpired,
     InvalidAttendees,
     NothingSelected,
     RegistrationClosed,
@@ -112,9 +112,9 @@ def step_access(registration: Registration, step: str) -> StepAccess:
     if registration.status == Registration.Status.CONFIRMED:
         return StepAccess.SHOW if step == Step.CONFIRMATION else StepAccess.CONFIRMATION
     if registration.status == Registration.Status.CANCELLED or (
-        # A lapsed registration can still try to pay: confirm re-takes the seats if nobody
+        # An expired registration can still try to pay: confirm re-takes the seats if nobody
         # else has them.
-        registration.status == Registration.Status.ABANDONED and step != Step.PAYMENT
+        registration.status == Registration.Status.EXPIRED and step != Step.PAYMENT
     ):
         return StepAccess.CLOSED
     if not registration.has_reached(step):
@@ -125,8 +125,8 @@ def step_access(registration: Registration, step: str) -> StepAccess:
 def _current_hold_status(registration: Registration) -> str:
     if registration.status == Registration.Status.CONFIRMED:
         return Hold.Status.CONFIRMED
-    # A lapsed registration still shows (and can try to confirm) what it held at lapse.
-    if registration.status == Registration.Status.ABANDONED:
+    # An expired registration still shows (and can try to confirm) what it held when it expired.
+    if registration.status == Registration.Status.EXPIRED:
         return Hold.Status.EXPIRED
     return Hold.Status.ACTIVE
 
@@ -140,7 +140,7 @@ def lodge_missing(attendee_type: str | None, lodge_name: str | None) -> bool:
 
 
 def current_holds(registration: Registration) -> list[Hold]:
-    """The registration's lines: live holds, what it had when it lapsed, or what it
+    """The registration's lines: live holds, what it had when it expired, or what it
     bought."""
     return list(
         registration.holds.filter(status=_current_hold_status(registration))
@@ -267,8 +267,8 @@ def confirm_registration(
 ) -> Registration:
     """Turn the registration's holds into sold seats and issue its confirmation number.
 
-    A hold the sweeper already let lapse is re-taken from what is available now; if its
-    seats have gone to someone else the whole confirmation is refused (HoldLapsed) and
+    A hold the sweeper already let expire is re-taken from what is available now; if its
+    seats have gone to someone else the whole confirmation is refused (HoldExpired) and
     nothing changes. Runs with no payment in flight: the caller has settled payment (or
     arranged it offline) before calling.
     """
@@ -276,7 +276,7 @@ def confirm_registration(
         registration = lock_registration(registration_id)
         if registration is None or registration.status not in (
             Registration.Status.PENDING,
-            Registration.Status.ABANDONED,
+            Registration.Status.EXPIRED,
         ):
             raise RegistrationClosed()
         _require_step(registration, Step.PAYMENT)
@@ -293,7 +293,7 @@ def confirm_registration(
             if hold.status == Hold.Status.ACTIVE:
                 inventory.sell_reserved(hold.ticket_type, hold.seats)
             elif inventory.sell_available(hold.ticket_type, hold.seats) is None:
-                raise HoldLapsed()
+                raise HoldExpired()
             hold.status = Hold.Status.CONFIRMED
             hold.ended_at = now
         Hold.objects.bulk_update(holds, ["status", "ended_at"])

@@ -44,9 +44,9 @@ def registration_step(step: str) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, pk: UUID) -> HttpResponse:
             registration = owned_registration(request, pk)
-            if registration.hold_has_lapsed:
+            if registration.hold_has_expired:
                 # Do not wait for the sweeper to tell the buyer the truth.
-                hold_service.abandon_lapsed_registration(registration.pk)
+                hold_service.expire_registration(registration.pk)
                 registration.refresh_from_db()
             access = wizard.step_access(registration, step)
             if access is StepAccess.CONFIRMATION:

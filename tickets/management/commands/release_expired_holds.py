@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connections
 
-from tickets.services.holds import Sweep, release_lapsed_holds
+from tickets.services.holds import Sweep, release_expired_holds
 
 logger = logging.getLogger("tickets.sweeper")
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         if interval <= 0:
             raise CommandError("--interval must be a positive number of seconds.")
         if not loop:
-            self._report(release_lapsed_holds(), always=True)
+            self._report(release_expired_holds(), always=True)
             return
         stopping = False
 
@@ -40,11 +40,11 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        self.stdout.write(f"Sweeping lapsed holds every {interval:g}s; Ctrl-C to stop.")
+        self.stdout.write(f"Sweeping expired holds every {interval:g}s; Ctrl-C to stop.")
         while not stopping:
             close_old_connections()
             try:
-                self._report(release_lapsed_holds())
+                self._report(release_expired_holds())
             except DatabaseError:
                 # The database restarting must not kill the sweeper; try again next tick.
                 logger.exception("Sweep failed; retrying in %ss", interval)
@@ -57,6 +57,6 @@ class Command(BaseCommand):
     def _report(self, sweep: Sweep, always: bool = False) -> None:
         if sweep.registrations or always:
             self.stdout.write(
-                f"Released {sweep.holds} lapsed hold(s) of {sweep.registrations} abandoned "
+                f"Released {sweep.holds} expired hold(s) of {sweep.registrations} expired "
                 "registration(s)."
             )
