@@ -16,7 +16,7 @@ import httpx
 from django.conf import settings
 from django.db import connection
 
-from lodgetix.benchmarking import ASGI_SERVERS, free_port
+from bench.measure import ASGI_SERVERS, free_port
 from lodgetix.serve import database_url
 
 BASE_DIR = Path(settings.BASE_DIR)

@@ -44,7 +44,7 @@ from django.utils import timezone
 from analytics.models import Interaction
 from analytics.services import capture, context, storage
 from analytics.services.capture import Batch, Sender
-from lodgetix.benchmarking import format_table, free_port, latency_summary_ms
+from bench.measure import format_table, free_port, latency_summary_ms
 from tickets.models import Function
 
 HELP = "Interaction batches through POST /analytics/events/ against raw COPY (PostgreSQL)."

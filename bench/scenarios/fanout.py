@@ -35,8 +35,8 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from lodgetix.benchmarking import format_table, latency_summary_ms, spawn_server
-from tickets.benchmarks.data import delete_bench_function, make_bench_function
+from bench.data import delete_bench_function, make_bench_function
+from bench.measure import format_table, latency_summary_ms, spawn_server
 from tickets.live.publisher import PUSH_INTERVAL
 from tickets.models import TicketType
 from tickets.services import holds

@@ -1,4 +1,4 @@
-from lodgetix.benchmarking import format_table, latency_summary_ms, percentile
+from bench.measure import format_table, latency_summary_ms, percentile
 
 
 def test_percentile_by_nearest_rank():

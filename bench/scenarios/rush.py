@@ -40,10 +40,10 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
-from lodgetix.benchmarking import format_table, free_port, latency_summary_ms
+from bench.data import delete_bench_function, make_bench_function
+from bench.measure import format_table, free_port, latency_summary_ms
+from bench.wire import KeepAliveClient, WireError, WireResponse
 from lodgetix.serve import database_url
-from tickets.benchmarks.data import delete_bench_function, make_bench_function
-from tickets.benchmarks.wire import KeepAliveClient, WireError, WireResponse
 from tickets.models import SEATS_PER_LODGE_TABLE, Function, Hold, Registration, TicketType
 from tickets.services.exceptions import SeatsBusy
 

@@ -31,11 +31,11 @@ import websockets
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from bench.data import delete_bench_function, make_bench_function
+from bench.measure import format_table, median, session_store, spawn_server
 from common.buyers import BUYER_SESSION_KEY
-from lodgetix.benchmarking import format_table, median, session_store, spawn_server
 from presence.local import LEAVE_GRACE
 from presence.store import STEPS
-from tickets.benchmarks.data import delete_bench_function, make_bench_function
 from tickets.models import Function
 
 HELP = "N people on one function: how fast other pages' presence counts converge."

@@ -1,4 +1,4 @@
-"""`manage.py bench <scenario>`: see lodgetix/benchmarking.py and BENCHMARKS.md."""
+"""`manage.py bench <scenario>`: see bench/measure.py and BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from django.core.management.base import BaseCommand, CommandParser
 
 # scenario -> module providing HELP, add_arguments(parser) and run(out, **options)
 SCENARIOS: dict[str, str] = {
-    "capture": "analytics.benchmarks",
-    "fanout": "tickets.benchmarks.fanout",
-    "presence": "presence.benchmarks",
-    "rush": "tickets.benchmarks.rush",
+    "capture": "bench.scenarios.capture",
+    "fanout": "bench.scenarios.fanout",
+    "presence": "bench.scenarios.presence",
+    "rush": "bench.scenarios.rush",
 }
 
 
