@@ -1,26 +1,16 @@
-"""Shared pieces of `manage.py bench <scenario>`.
+"""What every `manage.py bench <scenario>` measures with and prints.
 
 Benchmarks are not tests: they measure, print a table with medians and the ratio to a raw
 baseline measured in the same run, and their latest figures go in BENCHMARKS.md. Each
-scenario is a module with `HELP`, `add_arguments(parser)` and `run(out, **options)`.
+scenario is a module of bench/scenarios/ with `HELP`, `add_arguments(parser)` and
+`run(out, **options)`; servers they start come from bench/processes.py.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterable, Sequence
-from importlib import import_module
-
-import httpx
-from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -79,61 +69,3 @@ def _cell(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-ASGI_SERVERS = {
-    # The production /ws/ server: uvloop, httptools, and 1012 on shutdown.
-    "uvicorn": lambda port: [
-        sys.executable, "-m", "uvicorn", "lodgetix.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-        "--ws", "websockets-sansio", "--lifespan", "on", "--no-access-log",
-        "--log-level", "warning",
-    ],
-    "daphne": lambda port: [
-        sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-        "lodgetix.asgi:application",
-    ],
-}  # fmt: skip
-
-
-def spawn_server(
-    kind: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> tuple[subprocess.Popen, str]:
-    """Start an ASGI server on this checkout and configuration; return it and its URL once
-    it answers. Its output goes to a temporary log, shown if it fails to come up."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.NamedTemporaryFile(
-        prefix=f"lodgetix-{kind}-", suffix=".log", delete=False
-    ) as log:
-        process = subprocess.Popen(
-            ASGI_SERVERS[kind](port),
-            cwd=settings.BASE_DIR,
-            env={**os.environ, "DEBUG": "0", **(env or {})},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            if httpx.get(f"{url}/", timeout=2).status_code < 500:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    with open(log.name) as output:
-        raise RuntimeError(f"{kind} did not come up:\n{output.read()[-4000:]}")
-
-
-def session_store(session_key: str | None = None) -> SessionBase:
-    """A session of the configured engine (Redis in the production shape), for benchmarks
-    and tests that hand a server ready-made sessions."""
-    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
-from bench.measure import session_store
+from bench.data import session_store
 from common.buyers import BUYER_SESSION_KEY
 from lodgetix.asgi import websocket_app
 from tests.html import elements_by_id

@@ -17,7 +17,7 @@ import pytest
 import websockets
 from django.conf import settings
 
-from bench.measure import free_port
+from bench.processes import free_port
 from lodgetix import serve
 from tests.servers import database_url_of_this_run
 from tests.serving import require_nginx
