@@ -9,8 +9,13 @@ scenario is a module of bench/scenarios/ with `HELP`, `add_arguments(parser)` an
 from __future__ import annotations
 
 import math
+import os
 import statistics
+import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from django.db import connection
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -69,3 +74,103 @@ def _cell(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+# --- CPU ------------------------------------------------------------------------------------
+# Two meters, for two questions: how busy was the whole machine (was the figure taken on a
+# quiet machine?), and where did the CPU go (which component costs what per unit of work?).
+
+
+class MachineCpuMeter:
+    """Share of the whole machine's CPU time spent busy since creation, all processes
+    together (from /proc/stat; 0.0 where it cannot be read)."""
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[int, int]:
+        try:
+            with open("/proc/stat") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+        except OSError:
+            return 0, 0
+        idle = fields[3] + fields[4]
+        return sum(fields) - idle, sum(fields)
+
+    def busy_share(self) -> float:
+        busy, total = self._sample()
+        spent = total - self.start[1]
+        return (busy - self.start[0]) / spent if spent else 0.0
+
+
+CPU_COMPONENTS = ("web server", "PostgreSQL", "senders")
+
+
+class ComponentCpuMeter:
+    """CPU seconds used between start() and stop() by each component: the web server's
+    workers (the children of `server_pid`), this database's PostgreSQL backends and this
+    process (the senders), read from /proc.
+
+    PostgreSQL backends are found in pg_stat_activity; /proc is Linux's, and a process
+    that cannot be read (another host, other permissions) makes its component None.
+    """
+
+    def __init__(self, server_pid: int | None = None) -> None:
+        self.server_pid = server_pid
+
+    def start(self) -> None:
+        self._before = self._snapshot()
+
+    def stop(self) -> dict[str, float | None]:
+        after = self._snapshot()
+        used: dict[str, float | None] = {}
+        for name in CPU_COMPONENTS:
+            start, end = self._before[name], after[name]
+            if start is None or end is None:
+                used[name] = None
+            else:
+                used[name] = sum(end[pid] - start.get(pid, 0.0) for pid in end)
+        return used
+
+    def _snapshot(self) -> dict[str, dict[int, float] | None]:
+        server = child_pids(self.server_pid) if self.server_pid else []
+        return {
+            "web server": process_cpu_seconds(server) if server else {},
+            "PostgreSQL": process_cpu_seconds(database_backend_pids()),
+            "senders": {os.getpid(): time.process_time()},
+        }
+
+
+def process_cpu_seconds(pids: Sequence[int]) -> dict[int, float] | None:
+    """User + system CPU seconds of each process; None if any of them cannot be read."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return cpu
+
+
+def child_pids(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                children.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return children
+
+
+def database_backend_pids() -> list[int]:
+    """The other client backends connected to this database (not this connection's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]

@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -42,7 +41,7 @@ from django.utils import timezone
 from analytics.models import Interaction
 from analytics.services import capture, context, storage
 from analytics.services.capture import Batch, Sender
-from bench.measure import format_table, latency_summary_ms
+from bench.measure import CPU_COMPONENTS, ComponentCpuMeter, format_table, latency_summary_ms
 from bench.processes import ServerProcess, free_port
 from tickets.models import Function
 
@@ -217,77 +216,6 @@ def _cpu_row(label: str, events: int, timing: Timing, cores: int) -> list[object
     ]  # fmt: skip
 
 
-# --- CPU accounting ----------------------------------------------------------------------
-
-CPU_COMPONENTS = ("web server", "PostgreSQL", "senders")
-
-
-class CpuMeter:
-    """CPU seconds used between start() and stop() by the web server's workers, this
-    database's PostgreSQL backends and this process (the senders), read from /proc.
-
-    PostgreSQL backends are found in pg_stat_activity; /proc is Linux's, and a process
-    that cannot be read (another host, other permissions) makes its component None.
-    """
-
-    def __init__(self, server_pid: int | None = None) -> None:
-        self.server_pid = server_pid
-
-    def start(self) -> None:
-        self._before = self._snapshot()
-
-    def stop(self) -> dict[str, float | None]:
-        after = self._snapshot()
-        used: dict[str, float | None] = {}
-        for name in CPU_COMPONENTS:
-            start, end = self._before[name], after[name]
-            if start is None or end is None:
-                used[name] = None
-            else:
-                used[name] = sum(end[pid] - start.get(pid, 0.0) for pid in end)
-        return used
-
-    def _snapshot(self) -> dict[str, dict[int, float] | None]:
-        server = _children(self.server_pid) if self.server_pid else []
-        return {
-            "web server": _process_cpu(server) if server else {},
-            "PostgreSQL": _process_cpu(_database_backends()),
-            "senders": {os.getpid(): time.process_time()},
-        }
-
-
-def _process_cpu(pids: Sequence[int]) -> dict[int, float] | None:
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return None
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return cpu
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if stat.read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                children.append(int(stat.parent.name))
-        except (OSError, IndexError):
-            continue
-    return children
-
-
-def _database_backends() -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-        )
-        return [pid for (pid,) in cursor.fetchall()]
-
-
 # --- through HTTP ---------------------------------------------------------------------------
 
 
@@ -364,7 +292,7 @@ def _post_all(server: ServerProcess, batches: Sequence[list[dict]], senders: int
             conn.close()
         return latencies, statuses, answers
 
-    meter = CpuMeter(server_pid=server.pid)
+    meter = ComponentCpuMeter(server_pid=server.pid)
     with ThreadPoolExecutor(max_workers=senders) as pool:
         futures = [pool.submit(sender, share) for share in shares]
         start_together.wait()
@@ -433,7 +361,7 @@ def _copy_raw(batches: Sequence[list[storage.InteractionRow]], connections_used:
             connections.close_all()
         return latencies
 
-    meter = CpuMeter()
+    meter = ComponentCpuMeter()
     with ThreadPoolExecutor(max_workers=connections_used) as pool:
         futures = [pool.submit(copier, share) for share in shares]
         start_together.wait()

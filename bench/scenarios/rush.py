@@ -39,7 +39,7 @@ from django.db import connection
 from django.utils import timezone
 
 from bench.data import delete_bench_function, make_bench_function
-from bench.measure import format_table, latency_summary_ms
+from bench.measure import MachineCpuMeter, format_table, latency_summary_ms
 from bench.processes import ServerProcess, database_url, free_port, serve_command
 from bench.wire import KeepAliveClient, WireError, WireResponse
 from tickets.models import SEATS_PER_LODGE_TABLE, Function, Hold, Registration, TicketType
@@ -129,14 +129,14 @@ def run(
         f"{sum(a.seats for a in asks)} seats of {seats}, {buyers} at a time\n"
     )
     try:
-        cpu = CpuMeter()
+        cpu = MachineCpuMeter()
         raw = asyncio.run(raw_baseline(twin, raw_registration(twin), asks, concurrency=buyers))
         raw_cpu = cpu.busy_share()
         with _production_shape(url) as base_url:
             visitors = asyncio.run(load_the_page(base_url, function, len(asks), buyers))
             out.write(f"{len(visitors)} buyers have loaded the page; racing at {base_url}\n")
             out.flush()
-            cpu = CpuMeter()
+            cpu = MachineCpuMeter()
             client_cpu = time.process_time()
             http = asyncio.run(http_rush(base_url, function, hot, asks, visitors, buyers))
             client_cpu = time.process_time() - client_cpu
@@ -465,25 +465,3 @@ def _verify(out: TextIO, *, seats: int, demand: float, http: Outcome, hot: Ticke
     if problems:
         raise CommandError("rush failed: " + "; ".join(problems))
     out.write("verdict: no oversell, sold out exactly, no drift, no 5xx\n")
-
-
-class CpuMeter:
-    """Share of the machine's CPU time spent busy since creation (all processes)."""
-
-    def __init__(self) -> None:
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample() -> tuple[int, int]:
-        try:
-            with open("/proc/stat") as stat:
-                fields = [int(v) for v in stat.readline().split()[1:]]
-        except OSError:
-            return 0, 0
-        idle = fields[3] + fields[4]
-        return sum(fields) - idle, sum(fields)
-
-    def busy_share(self) -> float:
-        busy, total = self._sample()
-        spent = total - self.start[1]
-        return (busy - self.start[0]) / spent if spent else 0.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 from django.core.management import call_command
@@ -67,10 +66,6 @@ def test_bad_arguments_are_refused(args, message):
 
 
 def test_cpu_that_cannot_be_read_shows_as_not_available():
-    assert capture._process_cpu([2**22 + 12345]) is None  # no such process
-    own = capture._process_cpu([os.getpid()])
-    assert own is not None
-    assert own[os.getpid()] >= 0
     timing = Timing(
         seconds=1.0, latencies=[0.1], cpu={"web server": None, "PostgreSQL": 0.5, "senders": 0.5}
     )
