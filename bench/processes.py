@@ -102,7 +102,8 @@ class ServerProcess:
         self.new_session = new_session
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
-        self.log = Path(tempfile.mkstemp(prefix=f"lodgetix-{name}-", suffix=".log")[1])
+        prefix = f"lodgetix-{name.replace(' ', '-')}-"
+        self.log = Path(tempfile.mkstemp(prefix=prefix, suffix=".log")[1])
         self.process: subprocess.Popen | None = None
 
     @property
