@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "tickets",
     "presence",
     "analytics",
+    # Benchmarks (`manage.py bench`); the product apps never import it.
+    "bench",
 ]
 
 MIDDLEWARE = [

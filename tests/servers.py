@@ -6,20 +6,10 @@ on the embedded default, Redis in CI's services run).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
-import time
-from pathlib import Path
-
-import httpx
 from django.conf import settings
 from django.db import connection
 
-from lodgetix.benchmarking import ASGI_SERVERS, free_port
-from lodgetix.serve import database_url
-
-BASE_DIR = Path(settings.BASE_DIR)
+from bench.processes import ASGI_SERVERS, ServerProcess, database_url, free_port
 
 
 def database_url_of_this_run() -> str:
@@ -27,7 +17,7 @@ def database_url_of_this_run() -> str:
     return database_url(connection.settings_dict)
 
 
-class AsgiServer:
+class AsgiServer(ServerProcess):
     """An ASGI server (daphne, as `make run` serves; or uvicorn, the production /ws/ server)
     serving lodgetix.asgi in a subprocess; can be stopped and started again."""
 
@@ -37,16 +27,14 @@ class AsgiServer:
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> None:
+        port = port or free_port()
+        super().__init__(kind, ASGI_SERVERS[kind](port), port=port)
         self.kind = kind
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = extra_env or {}
-        self.process: subprocess.Popen | None = None
-        self.log = Path(tempfile.mkstemp(prefix=f"lodgetix-{kind}-", suffix=".log")[1])
 
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
+    def start(self, timeout: float = 30) -> AsgiServer:
+        # Read at each start: the test's settings and database are those of that moment.
+        self.env = {
             "DJANGO_SETTINGS_MODULE": "lodgetix.settings",
             "DATABASE_URL": database_url_of_this_run(),
             "REDIS_URL": settings.REDIS_URL,
@@ -57,37 +45,4 @@ class AsgiServer:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             **self.extra_env,
         }
-
-    def start(self, timeout: float = 30) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                ASGI_SERVERS[self.kind](self.port),
-                cwd=BASE_DIR,
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited early:\n{self.log.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{self.url}/", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.kind} did not come up:\n{self.log.read_text()[-4000:]}")
-
-    def stop(self, kill: bool = False) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.kill() if kill else self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def output(self) -> str:
-        return self.log.read_text()
+        return super().start(timeout)

@@ -8,9 +8,9 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
+from bench.data import session_store
 from common.buyers import BUYER_SESSION_KEY
 from lodgetix.asgi import websocket_app
-from lodgetix.benchmarking import session_store
 from tests.html import elements_by_id
 
 ORIGIN = (b"origin", b"http://127.0.0.1")

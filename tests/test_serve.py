@@ -17,8 +17,8 @@ import pytest
 import websockets
 from django.conf import settings
 
+from bench.processes import free_port
 from lodgetix import serve
-from lodgetix.benchmarking import free_port
 from tests.servers import database_url_of_this_run
 from tests.serving import require_nginx
 

@@ -2,7 +2,7 @@
 
 N buyers at a time - real HTTP clients, each buyer with its own CSRF cookie and, after its
 first hold, its own session - race for S seats of one ticket type through the production
-shape (lodgetix/serve.py: nginx, gunicorn, uvicorn, the sweeper). Individuals ask for 1-4
+shape (`make serve`: nginx, gunicorn, uvicorn, the sweeper). Individuals ask for 1-4
 seats, lodges for 1-4 tables of 10; together they want more than S, so the run ends sold
 out. Each buyer first loads the function page (outside the clock, as a person reads it
 before clicking), then all POST their hold; only the POSTs are timed.
@@ -23,8 +23,6 @@ import datetime
 import os
 import random
 import re
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -40,10 +38,10 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
-from lodgetix.benchmarking import format_table, free_port, latency_summary_ms
-from lodgetix.serve import database_url
-from tickets.benchmarks.data import delete_bench_function, make_bench_function
-from tickets.benchmarks.wire import KeepAliveClient, WireError, WireResponse
+from bench.data import delete_bench_function, make_bench_function
+from bench.measure import MachineCpuMeter, format_table, latency_summary_ms
+from bench.processes import ServerProcess, database_url, free_port, serve_command
+from bench.wire import KeepAliveClient, WireError, WireResponse
 from tickets.models import SEATS_PER_LODGE_TABLE, Function, Hold, Registration, TicketType
 from tickets.services.exceptions import SeatsBusy
 
@@ -131,14 +129,14 @@ def run(
         f"{sum(a.seats for a in asks)} seats of {seats}, {buyers} at a time\n"
     )
     try:
-        cpu = CpuMeter()
+        cpu = MachineCpuMeter()
         raw = asyncio.run(raw_baseline(twin, raw_registration(twin), asks, concurrency=buyers))
         raw_cpu = cpu.busy_share()
         with _production_shape(url) as base_url:
             visitors = asyncio.run(load_the_page(base_url, function, len(asks), buyers))
             out.write(f"{len(visitors)} buyers have loaded the page; racing at {base_url}\n")
             out.flush()
-            cpu = CpuMeter()
+            cpu = MachineCpuMeter()
             client_cpu = time.process_time()
             http = asyncio.run(http_rush(base_url, function, hot, asks, visitors, buyers))
             client_cpu = time.process_time() - client_cpu
@@ -332,7 +330,6 @@ def _production_shape(url: str | None) -> Iterator[str]:
         return
     port = free_port()
     env = {
-        **os.environ,
         # The database this process uses (under tests, the test database).
         "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": settings.REDIS_URL,
@@ -341,41 +338,25 @@ def _production_shape(url: str | None) -> Iterator[str]:
         # Every bench buyer comes from 127.0.0.1; a real crowd comes from many addresses.
         "HOLD_RATE_LIMIT_PER_IP": "off",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lodgetix.serve", "--port", str(port)],
-        cwd=settings.BASE_DIR,
+    shape = ServerProcess(
+        "production shape",
+        serve_command(port),
+        port=port,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+        new_session=True,
+        start_timeout=SERVER_START_TIMEOUT,
+        stop_timeout=30,
     )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base_url, process)
-        yield base_url
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with shape:
         try:
-            _, stderr = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, stderr = process.communicate()
-        if "Traceback" in stderr or " ERROR " in stderr:
-            # The whole log, tracebacks included: a summary line alone does not say what broke.
-            sys.stderr.write(f"production shape logged errors:\n{stderr[-20_000:]}\n")
-
-
-def _wait_for(base_url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise CommandError(f"The production shape did not start:\n{process.stderr.read()}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base_url}/", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise CommandError(f"The production shape did not answer at {base_url} in time.")
+            yield shape.url
+        finally:
+            shape.stop()
+            output = shape.output()
+            if "Traceback" in output or " ERROR " in output:
+                # The whole log, tracebacks included: a summary line alone does not say
+                # what broke.
+                sys.stderr.write(f"production shape logged errors:\n{output[-20_000:]}\n")
 
 
 def _conninfo() -> str:
@@ -484,25 +465,3 @@ def _verify(out: TextIO, *, seats: int, demand: float, http: Outcome, hot: Ticke
     if problems:
         raise CommandError("rush failed: " + "; ".join(problems))
     out.write("verdict: no oversell, sold out exactly, no drift, no 5xx\n")
-
-
-class CpuMeter:
-    """Share of the machine's CPU time spent busy since creation (all processes)."""
-
-    def __init__(self) -> None:
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample() -> tuple[int, int]:
-        try:
-            with open("/proc/stat") as stat:
-                fields = [int(v) for v in stat.readline().split()[1:]]
-        except OSError:
-            return 0, 0
-        idle = fields[3] + fields[4]
-        return sum(fields) - idle, sum(fields)
-
-    def busy_share(self) -> float:
-        busy, total = self._sample()
-        spent = total - self.start[1]
-        return (busy - self.start[0]) / spent if spent else 0.0

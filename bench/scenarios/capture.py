@@ -23,9 +23,7 @@ import datetime
 import http.client
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -33,7 +31,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -44,7 +41,8 @@ from django.utils import timezone
 from analytics.models import Interaction
 from analytics.services import capture, context, storage
 from analytics.services.capture import Batch, Sender
-from lodgetix.benchmarking import format_table, free_port, latency_summary_ms
+from bench.measure import CPU_COMPONENTS, ComponentCpuMeter, format_table, latency_summary_ms
+from bench.processes import ServerProcess, free_port
 from tickets.models import Function
 
 HELP = "Interaction batches through POST /analytics/events/ against raw COPY (PostgreSQL)."
@@ -99,7 +97,7 @@ def run(
     since = timezone.now() - datetime.timedelta(minutes=1)
     ours = Interaction.objects.filter(action=action, occurred_at__gte=since)
     try:
-        with GunicornServer(workers=workers, threads=threads) as server:
+        with gunicorn_server(workers=workers, threads=threads) as server:
             out.write(f"Serving on {server.url} (gunicorn, {workers} x {threads} threads)")
             _post_all(server, warm_up, senders)  # connections, imports, caches
             http = _post_all(server, batches, senders)
@@ -218,133 +216,28 @@ def _cpu_row(label: str, events: int, timing: Timing, cores: int) -> list[object
     ]  # fmt: skip
 
 
-# --- CPU accounting ----------------------------------------------------------------------
-
-CPU_COMPONENTS = ("web server", "PostgreSQL", "senders")
-
-
-class CpuMeter:
-    """CPU seconds used between start() and stop() by the web server's workers, this
-    database's PostgreSQL backends and this process (the senders), read from /proc.
-
-    PostgreSQL backends are found in pg_stat_activity; /proc is Linux's, and a process
-    that cannot be read (another host, other permissions) makes its component None.
-    """
-
-    def __init__(self, server_pid: int | None = None) -> None:
-        self.server_pid = server_pid
-
-    def start(self) -> None:
-        self._before = self._snapshot()
-
-    def stop(self) -> dict[str, float | None]:
-        after = self._snapshot()
-        used: dict[str, float | None] = {}
-        for name in CPU_COMPONENTS:
-            start, end = self._before[name], after[name]
-            if start is None or end is None:
-                used[name] = None
-            else:
-                used[name] = sum(end[pid] - start.get(pid, 0.0) for pid in end)
-        return used
-
-    def _snapshot(self) -> dict[str, dict[int, float] | None]:
-        server = _children(self.server_pid) if self.server_pid else []
-        return {
-            "web server": _process_cpu(server) if server else {},
-            "PostgreSQL": _process_cpu(_database_backends()),
-            "senders": {os.getpid(): time.process_time()},
-        }
-
-
-def _process_cpu(pids: Sequence[int]) -> dict[int, float] | None:
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return None
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return cpu
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if stat.read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                children.append(int(stat.parent.name))
-        except (OSError, IndexError):
-            continue
-    return children
-
-
-def _database_backends() -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-        )
-        return [pid for (pid,) in cursor.fetchall()]
-
-
 # --- through HTTP ---------------------------------------------------------------------------
 
 
-class GunicornServer:
-    """gunicorn serving lodgetix.wsgi on a free port, with this process's environment."""
-
-    def __init__(self, *, workers: int, threads: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        self.threads = threads
-        self.log = Path(tempfile.mkstemp(prefix="lodgetix-bench-gunicorn-", suffix=".log")[1])
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> GunicornServer:
-        command = [
-            sys.executable, "-m", "gunicorn", "lodgetix.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers),
-            "--worker-class", "gthread",
-            "--threads", str(self.threads),
-        ]  # fmt: skip
-        env = {
-            **os.environ,
-            "DEBUG": "0",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            # Each sender posts far faster than any page: lift the per-visitor limit (the
-            # check itself still runs on every request).
-            "ANALYTICS_BATCHES_PER_MINUTE": str(10**9),
-        }
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if _get(self.port, "/")[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.__exit__()
-        raise CommandError(f"gunicorn did not start:\n{self.log.read_text()[-3000:]}")
-
-    def __exit__(self, *exc_info) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.unlink(missing_ok=True)
+def gunicorn_server(*, workers: int, threads: int) -> ServerProcess:
+    """gunicorn serving lodgetix.wsgi on a free port, with this process's environment;
+    enter it to run it."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "lodgetix.wsgi:application",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--worker-class", "gthread",
+        "--threads", str(threads),
+    ]  # fmt: skip
+    env = {
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # Each sender posts far faster than any page: lift the per-visitor limit (the
+        # check itself still runs on every request).
+        "ANALYTICS_BATCHES_PER_MINUTE": str(10**9),
+    }
+    return ServerProcess("gunicorn", command, port=port, env=env, start_timeout=30)
 
 
 def _get(port: int, path: str) -> tuple[int, SimpleCookie]:
@@ -361,7 +254,7 @@ def _get(port: int, path: str) -> tuple[int, SimpleCookie]:
         conn.close()
 
 
-def _post_all(server: GunicornServer, batches: Sequence[list[dict]], senders: int) -> Timing:
+def _post_all(server: ServerProcess, batches: Sequence[list[dict]], senders: int) -> Timing:
     """Post every batch, `senders` at a time, each sender on one keep-alive connection."""
     port = server.port
     path = reverse("analytics:events")
@@ -399,7 +292,7 @@ def _post_all(server: GunicornServer, batches: Sequence[list[dict]], senders: in
             conn.close()
         return latencies, statuses, answers
 
-    meter = CpuMeter(server_pid=server.process.pid)
+    meter = ComponentCpuMeter(server_pid=server.pid)
     with ThreadPoolExecutor(max_workers=senders) as pool:
         futures = [pool.submit(sender, share) for share in shares]
         start_together.wait()
@@ -468,7 +361,7 @@ def _copy_raw(batches: Sequence[list[storage.InteractionRow]], connections_used:
             connections.close_all()
         return latencies
 
-    meter = CpuMeter()
+    meter = ComponentCpuMeter()
     with ThreadPoolExecutor(max_workers=connections_used) as pool:
         futures = [pool.submit(copier, share) for share in shares]
         start_together.wait()

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import re
 import resource
-import signal
 import time
 import uuid
 
@@ -31,11 +30,12 @@ import websockets
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from bench.data import delete_bench_function, make_bench_function, session_store
+from bench.measure import format_table, median
+from bench.processes import ServerProcess, asgi_server
 from common.buyers import BUYER_SESSION_KEY
-from lodgetix.benchmarking import format_table, median, session_store, spawn_server
 from presence.local import LEAVE_GRACE
 from presence.store import STEPS
-from tickets.benchmarks.data import delete_bench_function, make_bench_function
 from tickets.models import Function
 
 HELP = "N people on one function: how fast other pages' presence counts converge."
@@ -74,19 +74,11 @@ def run(out, *, people: int, heartbeat: int, **options) -> None:
         "PRESENCE_HEARTBEAT": str(heartbeat),
         "LIVE_MAX_SOCKETS_PER_IP": str(people * 2 + 100),
     }
-    observer_server, observer_url = spawn_server("uvicorn", env=env)
-    people_server, people_url = spawn_server("uvicorn", env=env)
     try:
-        out.write(f"{people} people on {people_url}, observer on {observer_url}...")
-        phases = asyncio.run(
-            _measure(function, cookies, observer_url, people_url, people_server, heartbeat)
-        )
+        with asgi_server("uvicorn", env=env) as observer, asgi_server("uvicorn", env=env) as crowd:
+            out.write(f"{people} people on {crowd.url}, observer on {observer.url}...")
+            phases = asyncio.run(_measure(function, cookies, observer.url, crowd, heartbeat))
     finally:
-        for process in (observer_server, people_server):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                with contextlib.suppress(Exception):
-                    process.wait(timeout=20)
         store = session_store()
         for session_key in cookies:
             store.delete(session_key)
@@ -133,7 +125,8 @@ async def _raw_baseline(people: int) -> float:
     return median(timings)
 
 
-async def _measure(function, cookies, observer_url, people_url, people_server, heartbeat):
+async def _measure(function, cookies, observer_url, people_server: ServerProcess, heartbeat):
+    people_url = people_server.url
     observed: list[int] = [0]
     changed = asyncio.Event()
 
@@ -195,8 +188,7 @@ async def _measure(function, cookies, observer_url, people_url, people_server, h
     remaining = people - 1 - len(leaving)
     phases.append(("half leave at once", len(leaving), await until_total(remaining + 1, 30)))
 
-    people_server.send_signal(signal.SIGKILL)
-    people_server.wait()
+    await asyncio.to_thread(people_server.stop, kill=True)
     ghosts = remaining
     phases.append(
         ("ghost expiry after SIGKILL", ghosts, await until_total(1, within=heartbeat * 6 + 30))

@@ -22,7 +22,6 @@ import contextlib
 import os
 import re
 import resource
-import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,8 +34,9 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from lodgetix.benchmarking import format_table, latency_summary_ms, spawn_server
-from tickets.benchmarks.data import delete_bench_function, make_bench_function
+from bench.data import delete_bench_function, make_bench_function
+from bench.measure import format_table, latency_summary_ms
+from bench.processes import asgi_server
 from tickets.live.publisher import PUSH_INTERVAL
 from tickets.models import TicketType
 from tickets.services import holds
@@ -208,21 +208,16 @@ async def _layer(layer_class, label: str, receivers: int, changes: int, rate: fl
 def _end_to_end(out, viewers, changes, rate, server, url) -> tuple[Row, int]:
     ticket_type = make_bench_function("fanout", capacity=changes + 10, low_stock_threshold=1)
     function = ticket_type.event.function
-    process = None
     try:
-        if url is None:
-            process, url = spawn_server(
-                server,
-                env={"LIVE_MAX_SOCKETS_PER_IP": str(viewers * 2 + 100)},
+        with contextlib.ExitStack() as stack:
+            if url is None:
+                url = stack.enter_context(
+                    asgi_server(server, env={"LIVE_MAX_SOCKETS_PER_IP": str(viewers * 2 + 100)})
+                ).url
+            row, converged = asyncio.run(
+                _measure_clients(url, function, ticket_type, viewers, changes, rate)
             )
-        row, converged = asyncio.run(
-            _measure_clients(url, function, ticket_type, viewers, changes, rate)
-        )
     finally:
-        if process is not None:
-            process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=20)
         delete_bench_function(function)
     return row, converged
 

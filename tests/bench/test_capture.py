@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from analytics import benchmarks
-from analytics.benchmarks import Timing
 from analytics.models import Interaction
+from bench.scenarios import capture
+from bench.scenarios.capture import Timing
 from tests.factories import make_function
 from tests.servers import database_url_of_this_run
 
@@ -41,7 +40,7 @@ def test_the_capture_bench_measures_the_endpoint_against_raw_copy(monkeypatch):
     assert "load average" in output
     assert Interaction.objects.count() == 0  # the run cleaned up after itself
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)", [benchmarks.SCRATCH_TABLE])
+        cursor.execute("SELECT to_regclass(%s)", [capture.SCRATCH_TABLE])
         assert cursor.fetchone()[0] is None
 
 
@@ -67,12 +66,8 @@ def test_bad_arguments_are_refused(args, message):
 
 
 def test_cpu_that_cannot_be_read_shows_as_not_available():
-    assert benchmarks._process_cpu([2**22 + 12345]) is None  # no such process
-    own = benchmarks._process_cpu([os.getpid()])
-    assert own is not None
-    assert own[os.getpid()] >= 0
     timing = Timing(
         seconds=1.0, latencies=[0.1], cpu={"web server": None, "PostgreSQL": 0.5, "senders": 0.5}
     )
-    row = benchmarks._cpu_row("endpoint", 1000, timing, cores=2)
+    row = capture._cpu_row("endpoint", 1000, timing, cores=2)
     assert row == ["endpoint", "n/a", "0.500", "0.500", "1.000", 2000]

@@ -1,11 +1,15 @@
 """Throwaway data for benchmarks: a published function with one ticket type, removed
-again (with every registration made on it) when the benchmark is done."""
+again (with every registration made on it) when the benchmark is done; and sessions of
+the configured engine to hand a server ready-made."""
 
 from __future__ import annotations
 
 import datetime
 import uuid
+from importlib import import_module
 
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
 from tickets.models import Event, Function, Registration, TicketType
@@ -41,3 +45,9 @@ def delete_bench_function(function: Function) -> None:
     TicketType.objects.filter(event__function=function).delete()
     Event.objects.filter(function=function).delete()
     function.delete()
+
+
+def session_store(session_key: str | None = None) -> SessionBase:
+    """A session of the configured engine (Redis in the production shape), for benchmarks
+    and tests that hand a server ready-made sessions."""
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)

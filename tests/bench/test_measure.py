@@ -1,4 +1,12 @@
-from lodgetix.benchmarking import format_table, latency_summary_ms, percentile
+import os
+
+from bench.measure import (
+    MachineCpuMeter,
+    format_table,
+    latency_summary_ms,
+    percentile,
+    process_cpu_seconds,
+)
 
 
 def test_percentile_by_nearest_rank():
@@ -23,3 +31,16 @@ def test_table_is_markdown():
     assert set(lines[1]) <= {"|", "-"}
     assert "1,234" in table
     assert "0.5" in table
+
+
+def test_cpu_of_a_process_that_cannot_be_read_is_none():
+    assert process_cpu_seconds([2**22 + 12345]) is None  # no such process
+    own = process_cpu_seconds([os.getpid()])
+    assert own is not None
+    assert own[os.getpid()] >= 0
+
+
+def test_the_machine_is_busy_for_a_share_of_the_time():
+    meter = MachineCpuMeter()
+    sum(range(200_000))
+    assert 0.0 <= meter.busy_share() <= 1.0

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from bench.scenarios.rush import CRUMB_BUYERS, plan_asks
 from tests.serving import require_nginx
-from tickets.benchmarks.rush import CRUMB_BUYERS, plan_asks
 from tickets.models import Function
 
 

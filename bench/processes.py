@@ -1,0 +1,205 @@
+"""Servers in subprocesses, for benchmarks and tests: start one, wait until it answers,
+stop it.
+
+`ServerProcess` is the one way this repository does that; the ASGI servers, gunicorn and
+the production shape differ only in their command line (below) and environment.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Self
+from urllib.parse import quote
+
+from django.conf import settings
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+ASGI_SERVERS = {
+    # The production /ws/ server: uvloop, httptools, and 1012 on shutdown.
+    "uvicorn": lambda port: [
+        sys.executable, "-m", "uvicorn", "lodgetix.asgi:application",
+        "--host", HOST, "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+        "--ws", "websockets-sansio", "--lifespan", "on", "--no-access-log",
+        "--log-level", "warning",
+    ],
+    "daphne": lambda port: [
+        sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port),
+        "lodgetix.asgi:application",
+    ],
+}  # fmt: skip
+
+
+def serve_command(port: int) -> list[str]:
+    """The production shape (`make serve`: nginx, gunicorn, uvicorn, the sweeper) on `port`."""
+    return [sys.executable, "-m", "lodgetix.serve", "--port", str(port)]
+
+
+def database_url(db: Mapping[str, object]) -> str:
+    """The DATABASE_URL of a Django database settings dict: how a parent (a test run, a
+    bench) points the servers it starts at the database it uses itself."""
+    if str(db["ENGINE"]).endswith("sqlite3"):
+        return f"sqlite:///{Path(str(db['NAME'])).resolve()}"
+    user = quote(str(db.get("USER") or ""))
+    password = f":{quote(str(db['PASSWORD']))}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}{port}/{quote(str(db['NAME']))}"
+
+
+class ServerDidNotStart(RuntimeError):
+    """The server exited, or did not answer in time; the message ends with its output."""
+
+
+class ServerProcess:
+    """A server on 127.0.0.1:`port`, run from this checkout as `command` in a subprocess.
+
+    `start()` returns once `GET /` answers 200 OK (within `start_timeout` seconds); `stop()`
+    sends SIGTERM (SIGKILL with `kill=True`, or when it has not exited after `stop_timeout`
+    seconds). Its stdout and
+    stderr go to a log file, appended to across restarts: `output()` reads it, and a
+    server that does not come up raises `ServerDidNotStart` with the end of it. As a
+    context manager it starts (unless started), then stops and removes the log.
+
+    `env` is laid over this process's environment. `new_session` runs the server in a
+    session of its own, so that a Ctrl-C meant for the caller does not reach it first.
+    """
+
+    READY_PROBE_TIMEOUT = 2.0
+
+    def __init__(
+        self,
+        name: str,
+        command: Sequence[str],
+        *,
+        port: int,
+        env: Mapping[str, str] | None = None,
+        new_session: bool = False,
+        start_timeout: float = 60.0,
+        stop_timeout: float = 15.0,
+    ) -> None:
+        self.name = name
+        self.command = list(command)
+        self.port = port
+        self.url = f"http://{HOST}:{port}"
+        self.env = dict(env or {})
+        self.new_session = new_session
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        prefix = f"lodgetix-{name.replace(' ', '-')}-"
+        self.log = Path(tempfile.mkstemp(prefix=prefix, suffix=".log")[1])
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, timeout: float | None = None) -> Self:
+        timeout = self.start_timeout if timeout is None else timeout
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=settings.BASE_DIR,
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=self.new_session,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise ServerDidNotStart(
+                    f"{self.name} exited with status {self.process.returncode} before it "
+                    f"answered at {self.url}:\n{self.output()[-4000:]}"
+                )
+            if self.answers():
+                return self
+            time.sleep(0.1)
+        self.stop(kill=True)
+        raise ServerDidNotStart(
+            f"{self.name} did not answer at {self.url} within {timeout:g} s:\n"
+            f"{self.output()[-4000:]}"
+        )
+
+    def answers(self) -> bool:
+        """Whether `GET /` answers 200 OK now."""
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=self.READY_PROBE_TIMEOUT)
+        try:
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            response.read()
+            return response.status == 200
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+
+    def send_signal(self, signum: int) -> None:
+        if self.running:
+            self.process.send_signal(signum)
+
+    def stop(self, kill: bool = False) -> None:
+        if not self.running:
+            return
+        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def output(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def close(self) -> None:
+        """Stop it and remove its log."""
+        self.stop()
+        self.log.unlink(missing_ok=True)
+
+    def __enter__(self) -> Self:
+        if not self.running:
+            try:
+                self.start()
+            except BaseException:
+                self.close()
+                raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def asgi_server(kind: str, env: Mapping[str, str] | None = None) -> ServerProcess:
+    """An ASGI server (uvicorn or daphne) serving lodgetix.asgi with DEBUG off, for benches;
+    start it (or enter it) to run it."""
+    port = free_port()
+    return ServerProcess(
+        kind,
+        ASGI_SERVERS[kind](port),
+        port=port,
+        env={"DEBUG": "0", **(env or {})},
+        stop_timeout=20,
+    )
