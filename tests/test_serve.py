@@ -19,8 +19,8 @@ from django.conf import settings
 
 from bench.processes import free_port
 from lodgetix import serve
-from tests.servers import database_url_of_this_run
 from tests.serving import require_nginx
+from tests.support.servers import database_url_of_this_run
 
 ENV = {"DATABASE_URL": "postgres://u@127.0.0.1/db", "REDIS_URL": "redis://127.0.0.1:6379/0"}
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import websockets
 
-from tests.factories import make_function
-from tests.servers import AsgiServer
+from tests.support.factories import make_function
+from tests.support.servers import AsgiServer
 
 # Close codes after which the htmx WebSocket extension reconnects.
 RECONNECTING_CLOSE_CODES = {1006, 1011, 1012, 1013}

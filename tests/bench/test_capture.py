@@ -12,8 +12,8 @@ from django.db import connection
 from analytics.models import Interaction
 from bench.scenarios import capture
 from bench.scenarios.capture import Timing
-from tests.factories import make_function
-from tests.servers import database_url_of_this_run
+from tests.support.factories import make_function
+from tests.support.servers import database_url_of_this_run
 
 
 def bench(*args) -> str:

@@ -1,6 +1,6 @@
 """Browser tests: Debian's Chromium driven by Playwright against a real ASGI server.
 
-The server is daphne in a subprocess (tests/servers.py), as `make run` serves, so pages,
+The server is daphne in a subprocess (tests/support/servers.py), as `make run` serves, so pages,
 WebSockets and the in-server sweeper behave as they do for a person.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import CHROMIUM
-from tests.servers import AsgiServer
+from tests.support.servers import AsgiServer
 
 # Flags Chromium needs on a closed network as root (see README, "Tests").
 CHROMIUM_ARGS = [

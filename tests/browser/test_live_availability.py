@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import hold, make_event, make_function, make_ticket_type
+from tests.support.factories import hold, make_event, make_function, make_ticket_type
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from tests.factories import make_event, make_function, make_ticket_type
+from tests.support.factories import make_event, make_function, make_ticket_type
 
 pytestmark = pytest.mark.browser
 

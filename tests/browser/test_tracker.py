@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from analytics.models import Interaction
-from tests.factories import make_event, make_function, make_ticket_type
+from tests.support.factories import make_event, make_function, make_ticket_type
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ they are rendered once per version per process however many viewers receive them
 Rendering never touches the database: whoever calls a renderer has read what it shows
 (the consumer's snapshot, tickets.services.broadcasts.news_of for broadcasts), so a
 fragment can be rendered on the event loop and a render costs no round trip
-(tests/test_fragments.py renders every kind under zero queries).
+(tests/tickets/live/test_fragments.py renders every kind under zero queries).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import time
 import pytest
 from channels.layers import get_channel_layer
 
-from tests.factories import make_ticket_type
+from tests.support.factories import make_ticket_type
 
 # Transactional: the push is sent on commit, which a test wrapped in a transaction never sees.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.factories import attendee, hold, make_event, make_ticket_type, reach_payment, refreshed
+from tests.support.factories import (
+    attendee,
+    hold,
+    make_event,
+    make_ticket_type,
+    reach_payment,
+    refreshed,
+)
 from tickets.models import Registration
 from tickets.services import registrations as wizard
 

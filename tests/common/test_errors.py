@@ -1,5 +1,5 @@
 """Domain errors: every refusal has its own stable code and an HTTP error status, and
-the response helpers render one the way the views answer (pages: tests/test_pages.py)."""
+the response helpers render one the way the views answer (pages: tests/tickets/test_views.py)."""
 
 from __future__ import annotations
 

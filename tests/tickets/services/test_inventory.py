@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from tests.factories import (
+from tests.support.factories import (
     attendee,
     hold,
     make_event,

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from common.client import client_address
 from lodgetix.settings import env_rate
-from tests.factories import hold, make_ticket_type, refreshed
-from tests.html import refusal_code
+from tests.support.factories import hold, make_ticket_type, refreshed
+from tests.support.html import refusal_code
 from tickets.models import Hold, Registration
 from tickets.services import holds
 from tickets.services.exceptions import SeatsBusy

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from analytics.models import Interaction
 from analytics.services import storage
 from analytics.services.storage import InteractionRow
-from tests.factories import interaction_batch, interaction_event
+from tests.support.factories import interaction_batch, interaction_event
 
 NOW = datetime.datetime(2025, 5, 1, 9, 30, tzinfo=datetime.UTC)
 

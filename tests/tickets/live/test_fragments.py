@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from presence.store import PresenceCounts
-from tests.factories import (
+from tests.support.factories import (
     attendee,
     hold,
     make_event,
@@ -20,7 +20,7 @@ from tests.factories import (
     make_ticket_type,
     reach_payment,
 )
-from tests.html import elements_by_id, elements_with
+from tests.support.html import elements_by_id, elements_with
 from tickets.live import fragments
 from tickets.models import Broadcast
 from tickets.services import broadcasts

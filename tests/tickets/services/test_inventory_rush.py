@@ -19,7 +19,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import F, Sum
 
-from tests.factories import make_ticket_type, refreshed
+from tests.support.factories import make_ticket_type, refreshed
 from tickets.models import Hold, TicketType
 from tickets.services import inventory
 from tickets.services.availability import availability_of

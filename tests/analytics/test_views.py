@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from analytics.models import Interaction
 from analytics.services import capture
-from tests.factories import interaction_batch, interaction_event, make_function
+from tests.support.factories import interaction_batch, interaction_event, make_function
 
 pytestmark = pytest.mark.django_db
 

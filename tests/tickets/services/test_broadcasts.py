@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import (
+from tests.support.factories import (
     attendee,
     hold,
     make_event,
@@ -23,8 +23,8 @@ from tests.factories import (
     reach_payment,
     refreshed,
 )
-from tests.html import elements_by_id, elements_with
-from tests.sockets import new_session, open_socket
+from tests.support.html import elements_by_id, elements_with
+from tests.support.sockets import new_session, open_socket
 from tickets.models import Broadcast, Event, Hold, Registration, TicketType
 from tickets.services import broadcasts, inventory, staff_edits
 from tickets.services import registrations as wizard

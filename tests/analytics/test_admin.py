@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics.models import Interaction
 from analytics.services.reports import daily_counts
-from tests.factories import make_function, make_interaction
+from tests.support.factories import make_function, make_interaction
 
 pytestmark = pytest.mark.django_db
 

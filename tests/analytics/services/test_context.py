@@ -8,7 +8,13 @@ import pytest
 
 from analytics.services import capture, context
 from analytics.services.capture import Batch, Sender
-from tests.factories import hold, interaction_event, make_event, make_function, make_ticket_type
+from tests.support.factories import (
+    hold,
+    interaction_event,
+    make_event,
+    make_function,
+    make_ticket_type,
+)
 
 pytestmark = pytest.mark.django_db
 

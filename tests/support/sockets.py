@@ -11,7 +11,7 @@ from django.conf import settings
 from bench.data import session_store
 from common.buyers import BUYER_SESSION_KEY
 from lodgetix.asgi import websocket_app
-from tests.html import elements_by_id
+from tests.support.html import elements_by_id
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 RECEIVE_TIMEOUT = 5

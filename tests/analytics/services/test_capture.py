@@ -11,7 +11,7 @@ import pytest
 from analytics.services import capture
 from analytics.services.capture import Batch, Sender
 from analytics.services.exceptions import BatchTooLarge, MalformedBatch
-from tests.factories import interaction_event
+from tests.support.factories import interaction_event
 
 NOW = datetime.datetime(2025, 5, 1, 9, 30, tzinfo=datetime.UTC)
 SENDER = Sender(

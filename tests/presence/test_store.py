@@ -13,10 +13,10 @@ import pytest
 from channels.db import database_sync_to_async
 
 from presence.store import STEPS, MemoryPresenceStore, PresenceCounts, presence_store
-from tests.factories import hold, make_event, make_function, make_ticket_type
-from tests.html import Element, elements_by_id
-from tests.servers import AsgiServer
-from tests.sockets import fragments_until, new_session, open_socket
+from tests.support.factories import hold, make_event, make_function, make_ticket_type
+from tests.support.html import Element, elements_by_id
+from tests.support.servers import AsgiServer
+from tests.support.sockets import fragments_until, new_session, open_socket
 from tickets.live.hub import hubs
 from tickets.models import Registration
 from tickets.services import registrations as wizard

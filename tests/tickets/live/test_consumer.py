@@ -13,9 +13,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from tests.factories import hold, make_event, make_function, make_ticket_type
-from tests.html import elements_by_id, elements_with
-from tests.sockets import (
+from tests.support.factories import hold, make_event, make_function, make_ticket_type
+from tests.support.html import elements_by_id, elements_with
+from tests.support.sockets import (
     RECEIVE_TIMEOUT,
     fragments_until,
     new_session,

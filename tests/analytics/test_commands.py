@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from analytics.models import Interaction
-from tests.factories import make_function, make_interaction
+from tests.support.factories import make_function, make_interaction
 
 pytestmark = pytest.mark.django_db
 

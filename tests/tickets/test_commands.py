@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from tests.factories import hold, make_ticket_type, refreshed
+from tests.support.factories import hold, make_ticket_type, refreshed
 from tickets.models import Function, Hold, Registration, TicketType
 
 pytestmark = pytest.mark.django_db

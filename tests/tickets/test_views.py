@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from common.buyers import BUYER_SESSION_KEY
-from tests.factories import hold, make_event, make_function, make_ticket_type, refreshed
-from tests.html import refusal_code
+from tests.support.factories import hold, make_event, make_function, make_ticket_type, refreshed
+from tests.support.html import refusal_code
 from tickets.models import Event, Hold, Registration, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -321,7 +321,7 @@ class TestWizard:
     def test_free_registration_needs_no_payment(self, client):
         tt = make_ticket_type(price="0.00")
         registration = self._start(client, tt)
-        from tests.factories import attendee, reach_payment
+        from tests.support.factories import attendee, reach_payment
 
         reach_payment(registration, [attendee("A", tt)])
         response = client.post(

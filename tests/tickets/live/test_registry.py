@@ -12,8 +12,8 @@ import uuid
 import pytest
 from channels.db import database_sync_to_async
 
-from tests.factories import make_event, make_function, make_ticket_type
-from tests.sockets import new_session, next_fragments, open_socket
+from tests.support.factories import make_event, make_function, make_ticket_type
+from tests.support.sockets import new_session, next_fragments, open_socket
 from tickets.live.hub import hubs
 from tickets.live.registry import (
     LocalSockets,

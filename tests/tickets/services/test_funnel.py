@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import (
+from tests.support.factories import (
     attendee,
     hold,
     make_event,
@@ -63,7 +63,7 @@ class TestExpiry:
         assert confirmed.status == Registration.Status.CONFIRMED
         assert confirmed.holds.get().status == Hold.Status.CONFIRMED
 
-    def test_visiting_a_expired_registration_expires_it_at_once(self, client):
+    def test_visiting_an_expired_registration_expires_it_at_once(self, client):
         tt = make_ticket_type()
         client.post(
             f"{tt.event.function.get_absolute_url()}hold/", {"ticket_type": tt.pk, "quantity": 1}

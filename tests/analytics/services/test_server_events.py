@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics.models import Interaction
 from analytics.services import server_events, storage
-from tests.factories import attendee, hold, make_ticket_type, reach_payment
+from tests.support.factories import attendee, hold, make_ticket_type, reach_payment
 from tickets.models import Registration
 from tickets.services import holds, payments
 from tickets.signals import RegistrationChange, registration_changed
