@@ -16,8 +16,8 @@ import httpx
 from django.conf import settings
 from django.db import connection
 
+from deployment.serve import database_url
 from lodgetix.benchmarking import ASGI_SERVERS, free_port
-from lodgetix.serve import database_url
 
 BASE_DIR = Path(settings.BASE_DIR)
 

@@ -40,8 +40,8 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
+from deployment.serve import database_url
 from lodgetix.benchmarking import format_table, free_port, latency_summary_ms
-from lodgetix.serve import database_url
 from tickets.benchmarks.data import delete_bench_function, make_bench_function
 from tickets.benchmarks.wire import KeepAliveClient, WireError, WireResponse
 from tickets.models import SEATS_PER_LODGE_TABLE, Function, Hold, Registration, TicketType
@@ -342,7 +342,7 @@ def _production_shape(url: str | None) -> Iterator[str]:
         "HOLD_RATE_LIMIT_PER_IP": "off",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "lodgetix.serve", "--port", str(port)],
+        [sys.executable, "-m", "deployment.serve", "--port", str(port)],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
