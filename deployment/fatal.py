@@ -16,6 +16,8 @@ import sys
 
 def main() -> None:
     """The listener protocol: READY, read one header line and its payload, answer OK."""
+    # supervisord stops listeners with SIGTERM too; that is a normal end, not a failure.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     while True:
         sys.stdout.write("READY\n")
         sys.stdout.flush()
