@@ -39,10 +39,11 @@ run: install
 		exec $(BIN)/python manage.py runserver $(HOST):$(PORT); \
 	fi
 
-# The production shape (README, "Production shape"): nginx in front of gunicorn (HTTP) and
-# uvicorn (/ws/), plus the hold sweeper. Needs DATABASE_URL (PostgreSQL), REDIS_URL and nginx.
+# The production shape (README, "Production shape"): supervisord runs nginx in front of
+# gunicorn (HTTP) and uvicorn (/ws/), plus the hold sweeper (deployment/supervisord.conf).
+# Needs DATABASE_URL (PostgreSQL), REDIS_URL and nginx.
 serve: install
-	exec $(BIN)/python -m lodgetix.serve --host $(HOST) --port $(PORT)
+	exec $(BIN)/python -m deployment.serve --host $(HOST) --port $(PORT)
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -53,4 +54,4 @@ lint: install-dev
 	PYTHONPATH=. $(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3* var/static
+	rm -rf $(VENV) var/*.sqlite3* var/static var/serve-*

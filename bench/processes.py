@@ -48,7 +48,7 @@ ASGI_SERVERS = {
 
 def serve_command(port: int) -> list[str]:
     """The production shape (`make serve`: nginx, gunicorn, uvicorn, the sweeper) on `port`."""
-    return [sys.executable, "-m", "lodgetix.serve", "--port", str(port)]
+    return [sys.executable, "-m", "deployment.serve", "--port", str(port)]
 
 
 def database_url(db: Mapping[str, object]) -> str:

@@ -63,7 +63,7 @@ def add_arguments(parser: CommandParser) -> None:
         "--url",
         help="Base URL of a running production shape on this database (started with "
         "HOLD_RATE_LIMIT_PER_IP=off: every bench buyer comes from one address). Without it "
-        "the bench starts `lodgetix.serve` on a free port and stops it afterwards.",
+        "the bench starts `deployment.serve` on a free port and stops it afterwards.",
     )
     parser.add_argument(
         "--demand",

@@ -73,7 +73,7 @@ def test_a_server_that_never_answers_is_killed_at_the_deadline():
 
 
 def test_the_production_shape_command_is_serve_on_the_port():
-    assert serve_command(8123)[1:] == ["-m", "lodgetix.serve", "--port", "8123"]
+    assert serve_command(8123)[1:] == ["-m", "deployment.serve", "--port", "8123"]
 
 
 def test_database_url_points_children_at_the_parents_database(tmp_path):

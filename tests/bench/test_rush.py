@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from bench.scenarios.rush import CRUMB_BUYERS, plan_asks
-from tests.serving import require_nginx
+from tests.support.serving import require_nginx
 from tickets.models import Function
 
 

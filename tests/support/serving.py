@@ -1,10 +1,10 @@
-"""Test helpers for the production shape (lodgetix/serve.py)."""
+"""Test helpers for the production shape (deployment/: supervisord, nginx, serve.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lodgetix import serve
+from deployment import serve
 from tests.conftest import REQUIRE_SERVICES
 
 

@@ -1,8 +1,10 @@
-"""`make serve`: the production shape starts, routes by path, and stops as one."""
+"""`make serve`: the production shape starts, routes by path, restarts a child that dies,
+and stops as one with nginx last."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -18,9 +20,9 @@ import websockets
 from django.conf import settings
 
 from bench.processes import free_port
-from lodgetix import serve
-from tests.serving import require_nginx
+from deployment import serve
 from tests.support.servers import database_url_of_this_run
+from tests.support.serving import require_nginx
 
 ENV = {"DATABASE_URL": "postgres://u@127.0.0.1/db", "REDIS_URL": "redis://127.0.0.1:6379/0"}
 
@@ -43,7 +45,7 @@ class TestRefusesToStartWithoutItsServices:
     def test_the_command_exits_2_with_the_message(self):
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         result = subprocess.run(
-            [sys.executable, "-m", "lodgetix.serve"],
+            [sys.executable, "-m", "deployment.serve"],
             cwd=settings.BASE_DIR,
             env=env,
             capture_output=True,
@@ -80,6 +82,9 @@ def test_nginx_routes_ws_to_asgi_static_to_files_and_the_rest_to_wsgi(tmp_path):
     assert f"server unix:{tmp_path}/http.sock" in conf
     assert "proxy_set_header Upgrade $http_upgrade" in conf
     assert "gzip_static on" in conf
+    # Every placeholder filled in; nginx's own variables left for nginx.
+    assert "${" not in conf
+    assert "X-Real-IP $remote_addr" in conf
 
 
 # --- the shape itself ---------------------------------------------------------------------
@@ -87,7 +92,7 @@ def test_nginx_routes_ws_to_asgi_static_to_files_and_the_rest_to_wsgi(tmp_path):
 
 @pytest.fixture
 def shape(transactional_db):
-    """`python -m lodgetix.serve` on the test database, with a probe behind /ws/."""
+    """`python -m deployment.serve` on the test database, with a probe behind /ws/."""
     require_nginx()
     port = free_port()
     run_dir = Path(settings.VAR_DIR) / f"serve-test-{port}"
@@ -99,21 +104,24 @@ def shape(transactional_db):
         "LODGETIX_SERVE_RUN_DIR": str(run_dir),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "lodgetix.serve", "--port", str(port), "--http-workers", "1",
-         "--http-threads", "2", "--asgi-app", "tests.asgi_probe:application"],
+        [sys.executable, "-m", "deployment.serve", "--port", str(port), "--http-workers", "1",
+         "--http-threads", "2", "--asgi-app", "tests.support.asgi_probe:application"],
         cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and process.poll() is None:
-        try:
+        with contextlib.suppress(httpx.TransportError):
+            # 502 until gunicorn is up: nginx starts first.
             if httpx.get(f"{url}/", timeout=2).status_code == 200:
                 break
-        except httpx.TransportError:
-            time.sleep(0.2)
+        time.sleep(0.2)
     else:
-        process.kill()
+        # SIGTERM, not SIGKILL: supervisord stops its children; killed, it would orphan them.
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=30)
         pytest.fail(f"the shape did not come up:\n{process.stdout.read()[-4000:]}")
     yield process, url, run_dir
     if process.poll() is None:
@@ -153,10 +161,59 @@ def test_one_port_serves_pages_static_files_and_websockets_then_stops_as_one(sha
     assert process.wait(timeout=30) == 0
     output = process.stdout.read()
     assert "production shape" in output
-    # Every child went with it (they run in sessions of their own, so look for the
+    # nginx went last, once the others had gone: that is how the close frames got out.
+    stopped = [line.split("stopped: ")[1].split()[0] for line in output.splitlines()
+               if " stopped: " in line]  # fmt: skip
+    assert {"gunicorn", "sweeper", "uvicorn", "nginx"} <= set(stopped)
+    assert stopped[-1] == "nginx"
+    # Every child went with it (they run in process groups of their own, so look for the
     # environment they inherited).
     assert processes_with_env(f"LODGETIX_SERVE_RUN_DIR={run_dir}") == []
-    assert not run_dir.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_child_that_dies_is_restarted_while_the_others_keep_serving(shape):
+    process, url, run_dir = shape
+    killed = program_pid(run_dir, "app:uvicorn")
+    os.kill(killed, signal.SIGKILL)
+    answers = []
+    deadline = time.monotonic() + 30
+    while True:
+        # Pages go through nginx to gunicorn, which never noticed.
+        answers.append(httpx.get(f"{url}/", timeout=5).status_code)
+        restarted = program_pid(run_dir, "app:uvicorn")
+        if restarted not in (0, killed) and probe_greeting(url) == "probe /ws/again/":
+            break
+        assert time.monotonic() < deadline, f"uvicorn did not come back; pages: {answers}"
+        time.sleep(0.1)
+    assert set(answers) == {200}
+    assert process.poll() is None  # the shape kept running throughout
+
+
+def program_pid(run_dir: Path, name: str) -> int:
+    """What supervisord says the program's pid is (0 while it is not running)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "supervisor.supervisorctl",
+         "-c", str(Path(settings.BASE_DIR) / "deployment" / "supervisord.conf"), "pid", name],
+        env={**os.environ, "LODGETIX_SERVE_RUN_DIR": str(run_dir)},
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    answer = result.stdout.strip()
+    return int(answer) if answer.isdigit() else 0
+
+
+def probe_greeting(url: str) -> str | None:
+    """The probe's first message on a new socket through nginx, or None if refused."""
+
+    async def greeting() -> str:
+        async with websockets.connect(f"ws://{url.split('://', 1)[1]}/ws/again/") as ws:
+            return await asyncio.wait_for(ws.recv(), 5)
+
+    try:
+        return asyncio.run(greeting())
+    except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed):
+        return None
 
 
 def processes_with_env(entry: str) -> list[int]:
