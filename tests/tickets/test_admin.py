@@ -39,20 +39,22 @@ def ticket_type_form(tt, **changes) -> dict:
 
 
 class TestCapacityEdits:
-    def test_capacity_can_be_raised(self, admin_client):
+    @staticmethod
+    def edit_capacity(admin_client, capacity: int):
+        """A ticket type of 10 with 4 held, its capacity edited on its admin page."""
         tt = make_ticket_type(capacity=10)
         hold(tt, 4)
         url = reverse("admin:tickets_tickettype_change", args=[tt.pk])
-        response = admin_client.post(url, ticket_type_form(tt, capacity=20))
+        return tt, admin_client.post(url, ticket_type_form(tt, capacity=capacity))
+
+    def test_capacity_can_be_raised(self, admin_client):
+        tt, response = self.edit_capacity(admin_client, 20)
         assert response.status_code == 302
         tt.refresh_from_db()
         assert (tt.capacity, tt.reserved, tt.version) == (20, 4, 2)
 
     def test_capacity_below_reserved_plus_sold_is_refused_with_a_message(self, admin_client):
-        tt = make_ticket_type(capacity=10)
-        hold(tt, 4)
-        url = reverse("admin:tickets_tickettype_change", args=[tt.pk])
-        response = admin_client.post(url, ticket_type_form(tt, capacity=3))
+        tt, response = self.edit_capacity(admin_client, 3)
         assert response.status_code == 200
         assert "cannot go below 4" in response.content.decode()
         assert refreshed(tt).capacity == 10

@@ -186,6 +186,15 @@ class TestWizard:
         assert post_hold(client, ticket_type, quantity).status_code == 303
         return Registration.objects.get()
 
+    @staticmethod
+    def _post_one_attendee(client, registration, fields: dict[str, str]):
+        """Through the ticket step, then the attendee step's form for one attendee."""
+        pk = {"pk": registration.pk}
+        client.post(reverse("tickets:registration-tickets", kwargs=pk))
+        data = {"attendees-TOTAL_FORMS": "1", "attendees-INITIAL_FORMS": "1"}
+        data |= {f"attendees-0-{name}": value for name, value in fields.items()}
+        return client.post(reverse("tickets:registration-attendees", kwargs=pk), data)
+
     def test_registration_url_redirects_to_current_step(self, client):
         tt = make_ticket_type()
         registration = self._start(client, tt)
@@ -274,16 +283,8 @@ class TestWizard:
     def test_attendee_form_errors_are_400_and_keep_the_step(self, client):
         tt = make_ticket_type()
         registration = self._start(client, tt)
-        pk = {"pk": registration.pk}
-        client.post(reverse("tickets:registration-tickets", kwargs=pk))
-        response = client.post(
-            reverse("tickets:registration-attendees", kwargs=pk),
-            {
-                "attendees-TOTAL_FORMS": "1",
-                "attendees-INITIAL_FORMS": "1",
-                "attendees-0-first_name": "",
-                "attendees-0-attendee_type": "mason",
-            },
+        response = self._post_one_attendee(
+            client, registration, {"first_name": "", "attendee_type": "mason"}
         )
         assert response.status_code == 400
         assert refusal_code(response) == "invalid_fields"
@@ -297,19 +298,16 @@ class TestWizard:
         assert len(too_long) == 258
         tt = make_ticket_type()
         registration = self._start(client, tt)
-        pk = {"pk": registration.pk}
-        client.post(reverse("tickets:registration-tickets", kwargs=pk))
-        response = client.post(
-            reverse("tickets:registration-attendees", kwargs=pk),
+        response = self._post_one_attendee(
+            client,
+            registration,
             {
-                "attendees-TOTAL_FORMS": "1",
-                "attendees-INITIAL_FORMS": "1",
-                "attendees-0-attendee_type": "guest",
-                "attendees-0-first_name": "Alan",
-                "attendees-0-last_name": "Reid",
-                "attendees-0-email": too_long,
-                "attendees-0-phone": "0400 000 000",
-                f"attendees-0-ticket_{tt.event_id}": str(tt.pk),
+                "attendee_type": "guest",
+                "first_name": "Alan",
+                "last_name": "Reid",
+                "email": too_long,
+                "phone": "0400 000 000",
+                f"ticket_{tt.event_id}": str(tt.pk),
             },
         )
         assert response.status_code == 400

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from tickets.admin.forms import (
+    TICKET_TYPE_SALES_FIELDS,
     CancellationForm,
     EventAdminForm,
     TicketTypeAdminForm,
@@ -42,20 +43,7 @@ class TicketTypeInline(admin.TabularInline):
     model = TicketType
     form = TicketTypeAdminForm
     extra = 0
-    fields = (
-        "name",
-        "price",
-        "capacity",
-        "reserved",
-        "sold",
-        available,
-        "sales_start",
-        "sales_end",
-        "min_per_order",
-        "max_per_order",
-        "max_tables_per_order",
-        "position",
-    )
+    fields = ("name", "price", "capacity", "reserved", "sold", available, *TICKET_TYPE_SALES_FIELDS)
     readonly_fields = ("reserved", "sold", available)
 
 

@@ -8,36 +8,39 @@ from collections.abc import Callable
 from django import forms
 from django.forms import BaseInlineFormSet
 
+from common.errors import DomainError
 from tickets.models import Broadcast, Event, TicketType
 from tickets.services import inventory, staff_edits
-from tickets.services.exceptions import CancelThroughAction, CapacityBelowCommitted
+
+# When and how much of a ticket type may be bought: edited on its page and in the inline.
+TICKET_TYPE_SALES_FIELDS = (
+    "sales_start",
+    "sales_end",
+    "min_per_order",
+    "max_per_order",
+    "max_tables_per_order",
+    "position",
+)
+
+
+def refusal_beside_the_field(check: Callable[[], None]) -> None:
+    """Run a service's check before anything is saved, so its refusal is said beside the
+    field it concerns; the rule itself stays the service's."""
+    try:
+        check()
+    except DomainError as refusal:
+        raise forms.ValidationError(refusal.message, code=refusal.code) from None
 
 
 class TicketTypeAdminForm(forms.ModelForm):
     class Meta:
         model = TicketType
-        fields = (
-            "event",
-            "name",
-            "description",
-            "price",
-            "capacity",
-            "sales_start",
-            "sales_end",
-            "min_per_order",
-            "max_per_order",
-            "max_tables_per_order",
-            "position",
-        )
+        fields = ("event", "name", "description", "price", "capacity", *TICKET_TYPE_SALES_FIELDS)
 
     def clean_capacity(self) -> int:
         capacity = self.cleaned_data["capacity"]
         if self.instance.pk is not None:
-            # Said beside the field before anything is saved; the rule is the service's.
-            try:
-                inventory.check_capacity(self.instance.pk, capacity)
-            except CapacityBelowCommitted as refusal:
-                raise forms.ValidationError(refusal.message, code=refusal.code) from None
+            refusal_beside_the_field(lambda: inventory.check_capacity(self.instance.pk, capacity))
         return capacity
 
 
@@ -59,11 +62,7 @@ class EventAdminForm(forms.ModelForm):
     def clean_status(self) -> str:
         status = self.cleaned_data["status"]
         was = self.instance.status if self.instance.pk else None
-        # Said beside the field before anything is saved; the rule is the service's.
-        try:
-            staff_edits.check_status_change(was, status)
-        except CancelThroughAction as refusal:
-            raise forms.ValidationError(refusal.message, code=refusal.code) from None
+        refusal_beside_the_field(lambda: staff_edits.check_status_change(was, status))
         return status
 
 

@@ -45,6 +45,13 @@ def function_with_two_ticket_types(db):
     return function, make_ticket_type(event, capacity=50), make_ticket_type(event, capacity=12)
 
 
+async def watcher_of(function):
+    """A watcher's socket on the function page, its snapshot already read."""
+    socket, _ = await open_socket(function, await new_session("watcher"))
+    await next_fragments(socket)
+    return socket
+
+
 async def test_snapshot_on_connect(function_with_two_ticket_types):
     function, banquet, brunch = function_with_two_ticket_types
     await async_hold(banquet, 3, buyer="someone")
@@ -66,8 +73,7 @@ async def test_snapshot_on_connect(function_with_two_ticket_types):
 
 async def test_hold_in_another_session_updates_the_page(function_with_two_ticket_types):
     function, banquet, _ = function_with_two_ticket_types
-    socket, _ = await open_socket(function, await new_session("watcher"))
-    await next_fragments(socket)
+    socket = await watcher_of(function)
     await async_hold(banquet, 5, buyer="buyer")
     update = await next_fragments(socket)
     badge = update[f"availability-{banquet.pk}"]
@@ -81,8 +87,7 @@ async def test_versions_never_go_backwards_and_pushes_are_coalesced(
     function_with_two_ticket_types,
 ):
     function, banquet, _ = function_with_two_ticket_types
-    socket, _ = await open_socket(function, await new_session("watcher"))
-    await next_fragments(socket)
+    socket = await watcher_of(function)
 
     @sync_to_async
     def burst():
@@ -124,8 +129,7 @@ async def test_reconnect_sends_a_fresh_snapshot(function_with_two_ticket_types):
 async def test_released_holds_reach_open_pages(function_with_two_ticket_types):
     function, banquet, _ = function_with_two_ticket_types
     created = await async_hold(banquet, 4, buyer="late")
-    socket, _ = await open_socket(function, await new_session("watcher"))
-    await next_fragments(socket)
+    socket = await watcher_of(function)
 
     @database_sync_to_async
     def expire_and_sweep():
@@ -142,8 +146,7 @@ async def test_released_holds_reach_open_pages(function_with_two_ticket_types):
 
 async def test_low_availability_toast_arrives_once(function_with_two_ticket_types):
     function, _, brunch = function_with_two_ticket_types  # 12 seats, threshold 10
-    socket, _ = await open_socket(function, await new_session("watcher"))
-    await next_fragments(socket)
+    socket = await watcher_of(function)
     await async_hold(brunch, 3, buyer="a")
     html = await socket.receive_from(timeout=RECEIVE_TIMEOUT)
     toasts = elements_with(html, "data-kind")
@@ -160,8 +163,7 @@ async def test_sold_out_disables_the_button_and_release_enables_it(
     function_with_two_ticket_types,
 ):
     function, _, brunch = function_with_two_ticket_types
-    socket, _ = await open_socket(function, await new_session("watcher"))
-    await next_fragments(socket)
+    socket = await watcher_of(function)
     last = await async_hold(brunch, 10, buyer="big")
     await fragments_until(socket, lambda f: f"availability-{brunch.pk}" in f)
     await async_hold(brunch, 2, buyer="last-two")
@@ -257,8 +259,7 @@ async def test_foreign_origin_is_refused(function_with_two_ticket_types):
 async def test_changes_of_another_function_do_not_arrive(function_with_two_ticket_types):
     function, _, _ = function_with_two_ticket_types
     other = await database_sync_to_async(make_ticket_type)(capacity=5)
-    socket, _ = await open_socket(function, await new_session("watcher"))
-    await next_fragments(socket)
+    socket = await watcher_of(function)
     await async_hold(other, 1, buyer="elsewhere")
     assert await socket.receive_nothing(timeout=0.5)
     await socket.disconnect()

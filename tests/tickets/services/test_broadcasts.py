@@ -45,6 +45,13 @@ def banquet(db):
     return make_ticket_type(event, name="Banquet seat", capacity=100)
 
 
+async def viewer_of(function):
+    """A viewer's socket on the function page, its snapshot already read."""
+    socket, _ = await open_socket(function, await new_session("viewer"))
+    await socket.receive_from(timeout=5)
+    return socket
+
+
 async def pushed(socket, kind: str) -> tuple[str, dict]:
     """Receive until a toast of `kind` arrives; the whole message and its fragments."""
     deadline = time.monotonic() + 5
@@ -59,8 +66,7 @@ async def pushed(socket, kind: str) -> tuple[str, dict]:
 @pytest.mark.usefixtures("live_loop")
 class TestEachKindReachesOpenPages:
     async def test_capacity_change(self, banquet, staff):
-        socket, _ = await open_socket(banquet.event.function, await new_session("viewer"))
-        await socket.receive_from(timeout=5)
+        socket = await viewer_of(banquet.event.function)
         await database_sync_to_async(staff_edits.save_ticket_type)(
             banquet, {"capacity"}, new_capacity=150, edited_by=staff
         )
@@ -73,8 +79,7 @@ class TestEachKindReachesOpenPages:
 
     async def test_info_update_of_an_event_refreshes_its_details(self, banquet, staff):
         event = banquet.event
-        socket, _ = await open_socket(event.function, await new_session("viewer"))
-        await socket.receive_from(timeout=5)
+        socket = await viewer_of(event.function)
 
         @database_sync_to_async
         def move_venue():
@@ -95,8 +100,7 @@ class TestEachKindReachesOpenPages:
 
     async def test_info_update_of_the_function(self, banquet, staff):
         function = banquet.event.function
-        socket, _ = await open_socket(function, await new_session("viewer"))
-        await socket.receive_from(timeout=5)
+        socket = await viewer_of(function)
 
         @database_sync_to_async
         def rename():
@@ -129,29 +133,29 @@ class TestEachKindReachesOpenPages:
         for socket in (viewer, holder):
             await socket.disconnect()
 
-    async def test_message(self, banquet, staff):
-        socket, _ = await open_socket(banquet.event.function, await new_session("viewer"))
-        await socket.receive_from(timeout=5)
-        await database_sync_to_async(broadcasts.send_message)(
-            banquet.event.function, "Doors open at 6.30 pm", sent_by=staff
-        )
+    @staticmethod
+    async def message_seen_by_a_viewer(function, text: str, staff) -> str:
+        socket = await viewer_of(function)
+        await database_sync_to_async(broadcasts.send_message)(function, text, sent_by=staff)
         html, _ = await pushed(socket, "message")
+        await socket.disconnect()
+        return html
+
+    async def test_message(self, banquet, staff):
+        html = await self.message_seen_by_a_viewer(
+            banquet.event.function, "Doors open at 6.30 pm", staff
+        )
         assert "Doors open at 6.30 pm" in html
         assert 'hx-swap-oob="afterbegin:#notices"' in html
-        await socket.disconnect()
 
     async def test_html_in_a_message_is_shown_as_text(self, banquet, staff):
-        socket, _ = await open_socket(banquet.event.function, await new_session("viewer"))
-        await socket.receive_from(timeout=5)
-        await database_sync_to_async(broadcasts.send_message)(
-            banquet.event.function, '<script>alert("x")</script> <b>bold</b> & more', sent_by=staff
+        html = await self.message_seen_by_a_viewer(
+            banquet.event.function, '<script>alert("x")</script> <b>bold</b> & more', staff
         )
-        html, _ = await pushed(socket, "message")
         assert "<script>" not in html
         assert "<b>" not in html
         assert "&lt;script&gt;" in html
         assert "&amp; more" in html
-        await socket.disconnect()
 
 
 class TestCancellation:
