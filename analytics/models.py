@@ -1,4 +1,4 @@
-"""Captured interactions (design.md section 6): one row per thing a person or the server
+"""Captured interactions (docs/design.md §6): one row per thing a person or the server
 did, in the `user_interactions` table.
 
 The table is written in bulk (COPY on PostgreSQL, see services.storage) and read by

@@ -1,4 +1,4 @@
-"""The capture endpoint (design.md section 8). The view translates HTTP to
+"""The capture endpoint (docs/design.md §8). The view translates HTTP to
 services.capture and back."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP and the live WebSocket (design.md section 4)."""
+"""ASGI entry point: HTTP and the live WebSocket (docs/design.md §4)."""
 
 import os
 

@@ -7,7 +7,7 @@ Two shapes, both first class (README, "How it runs"):
 * production - DATABASE_URL and REDIS_URL point at PostgreSQL and Redis.
 
 Everything an operator sets comes from the environment: DATABASE_URL, REDIS_URL,
-SECRET_KEY, DEBUG, ALLOWED_HOSTS (design.md section 8).
+SECRET_KEY, DEBUG, ALLOWED_HOSTS (docs/design.md §8).
 """
 
 import os

@@ -1,4 +1,4 @@
-"""Who is registering right now: counts of people per function and step (design.md 5).
+"""Who is registering right now: counts of people per function and step (docs/design.md §5).
 
 A heartbeat-with-TTL store. Every server process refreshes the people it holds sockets
 for every heartbeat_interval() seconds; an entry not refreshed for ttl() seconds is gone,

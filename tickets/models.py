@@ -1,4 +1,4 @@
-"""The LodgeTix domain (design.md section 2).
+"""The LodgeTix domain (docs/design.md §2).
 
 Counters are the one piece of shared mutable state: `TicketType.reserved` and
 `TicketType.sold` change only through `tickets.services.inventory`, inside a transaction,

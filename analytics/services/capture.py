@@ -1,4 +1,4 @@
-"""Reading and checking a batch of browser interactions (design.md sections 6 and 8).
+"""Reading and checking a batch of browser interactions (docs/design.md §§6 and 8).
 
 A batch is refused whole only when it cannot be read (MalformedBatch: 400) or is too big
 (BatchTooLarge: 413), and its size is checked before a byte of it is parsed. Otherwise

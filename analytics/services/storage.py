@@ -1,6 +1,6 @@
 """Writing interactions in bulk, once each, on every database.
 
-PostgreSQL takes them by COPY, the fastest way in (design.md section 9: two to three times
+PostgreSQL takes them by COPY, the fastest way in (docs/design.md §9: two to three times
 `bulk_create`). Plain COPY cannot skip a row whose uuid is already stored, so:
 
 * a batch never seen before - nearly all of them - is copied straight into the table,

@@ -9,8 +9,8 @@ baseline, and the ratio between the two.
 
 The server is gunicorn with gthread workers (WSGI). The capture view is synchronous and
 database-bound; served through ASGI, Django runs such a view on one thread per process
-(design.md section 9), which would measure that bottleneck instead of capture. HTTP in
-production is served by WSGI workers too (design.md section 7).
+(docs/design.md §9), which would measure that bottleneck instead of capture. HTTP in
+production is served by WSGI workers too (docs/design.md §7).
 
 The senders use the standard library's http.client rather than httpx: this machine's two
 cores are shared by senders, server and PostgreSQL, and a lighter client leaves more of

@@ -1,4 +1,4 @@
-"""POST /analytics/events/ (design.md section 8) through Django's full request stack, CSRF
+"""POST /analytics/events/ (docs/design.md §8) through Django's full request stack, CSRF
 checks on, on whichever database the run has."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Presence: who else is registering, as counts (design.md section 5).
+"""Presence: who else is registering, as counts (docs/design.md §5).
 
 Store tests run on the configured store (Redis in CI's services run); socket tests go
 through the live consumer exactly as pages do.

@@ -1,4 +1,4 @@
-"""The one WebSocket of a page: `/ws/functions/<slug>/` (design.md section 4).
+"""The one WebSocket of a page: `/ws/functions/<slug>/` (docs/design.md §4).
 
 Availability, presence and staff broadcasts of one function share it. On every connect
 (first or after a reconnect) the socket joins its function's hub first and only then

@@ -34,7 +34,7 @@ from tickets.services.presence_steps import steps_of
 
 logger = logging.getLogger(__name__)
 
-# Presence counts reach pages at most about once a second per function (design.md 5).
+# Presence counts reach pages at most about once a second per function (docs/design.md §5).
 PRESENCE_INTERVAL = 1.0
 
 

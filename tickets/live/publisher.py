@@ -1,4 +1,4 @@
-"""From a committed change to the function's channel layer group (design.md section 4).
+"""From a committed change to the function's channel layer group (docs/design.md §4).
 
 Domain signals (tickets.signals, sent after commit) reach `push_availability` and
 `push_broadcast` below, connected in TicketsConfig.ready(); they hand the change to the

@@ -1,4 +1,4 @@
-"""The one authority over seat counters (design.md section 3).
+"""The one authority over seat counters (docs/design.md §3).
 
 Every change to `TicketType.reserved`, `.sold` or `.capacity` is a single guarded
 `UPDATE ... RETURNING` issued here, inside the caller's transaction:

@@ -5,7 +5,7 @@ pending; staff mark it paid in the admin. A card provider plugs in by implementi
 `PaymentProvider.begin` - typically returning a redirect to its hosted page and confirming
 from its callback.
 
-The rule that matters (design.md section 3): payment never runs inside a transaction that
+The rule that matters (docs/design.md §3): payment never runs inside a transaction that
 holds a row lock. `checkout` calls the provider first, with no transaction open, and only
 then confirms, which takes its locks for a few milliseconds.
 """

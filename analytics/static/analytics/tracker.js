@@ -1,4 +1,4 @@
-// LodgeTix interaction tracker (design.md section 6). Ours; no framework.
+// LodgeTix interaction tracker (docs/design.md §6). Ours; no framework.
 //
 //   LodgeTixTracker.track(action, data)   queue one event, e.g. track("menu.open", {})
 //

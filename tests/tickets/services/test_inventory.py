@@ -1,4 +1,4 @@
-"""The inventory rules, at the service level (design.md section 3)."""
+"""The inventory rules, at the service level (docs/design.md §3)."""
 
 from __future__ import annotations
 

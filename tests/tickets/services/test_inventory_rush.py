@@ -1,4 +1,4 @@
-"""Many simultaneous buyers through real HTTP: nobody oversells (design.md section 3).
+"""Many simultaneous buyers through real HTTP: nobody oversells (docs/design.md §3).
 
 Each buyer is its own HTTP client with its own session and CSRF token, talking to the live
 test server (one thread per request, one database connection per thread). All POSTs wait
