@@ -1,6 +1,8 @@
 # Two commands from nothing: `make run` and `make test` (see README.md).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+# npm installs the browser tests' accessibility auditor (package.json); without it they skip.
+NPM := $(shell command -v npm)
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -21,7 +23,11 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	@touch $@
 
 install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+install-dev: $(VENV)/.dev $(if $(NPM),node_modules/.installed)
+
+node_modules/.installed: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -54,4 +60,4 @@ lint: install-dev
 	PYTHONPATH=. $(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3* var/static var/serve-*
+	rm -rf $(VENV) node_modules var/*.sqlite3* var/static var/serve-*
