@@ -1,4 +1,4 @@
-"""Pay later without free seats (design.md §3.11, §11).
+"""Pay later without free seats (design.md §3.12, §11).
 
 Invoice and pay-at-the-door confirmations sell seats with no money taken. Three rules
 keep that from being a way to take seats for nothing:
