@@ -342,7 +342,7 @@ def mark_paid(registrations: QuerySet[Registration], *, marked_by: AbstractBaseU
         now = timezone.now()
         for registration in awaiting:
             registration.payment_status = Registration.PaymentStatus.PAID
-            registration.paid_at = now
+            registration.paid_at = registration.updated_at = now  # bulk_update skips auto_now
             audit.record(
                 marked_by,
                 audit.Action.MARK_PAID,
