@@ -69,7 +69,8 @@ def run(out, *, people: int, heartbeat: int, **options) -> None:
 
     raw = asyncio.run(_raw_baseline(people))
     function = make_bench_function("presence", capacity=10).event.function
-    cookies = _sessions(people)
+    # One more session for the observer: a socket without one is nobody in presence.
+    cookies = _sessions(people + 1)
     env = {
         "PRESENCE_HEARTBEAT": str(heartbeat),
         "LIVE_MAX_SOCKETS_PER_IP": str(people * 2 + 100),
@@ -79,7 +80,15 @@ def run(out, *, people: int, heartbeat: int, **options) -> None:
     try:
         out.write(f"{people} people on {people_url}, observer on {observer_url}...")
         phases = asyncio.run(
-            _measure(function, cookies, observer_url, people_url, people_server, heartbeat)
+            _measure(
+                function,
+                cookies[:-1],
+                cookies[-1],
+                observer_url,
+                people_url,
+                people_server,
+                heartbeat,
+            )
         )
     finally:
         for process in (observer_server, people_server):
@@ -133,13 +142,19 @@ async def _raw_baseline(people: int) -> float:
     return median(timings)
 
 
-async def _measure(function, cookies, observer_url, people_url, people_server, heartbeat):
+async def _measure(
+    function, cookies, observer_cookie, observer_url, people_url, people_server, heartbeat
+):
     observed: list[int] = [0]
     changed = asyncio.Event()
 
     async def watch() -> None:
         url = _ws(observer_url, function)
-        async with websockets.connect(url, origin=observer_url) as socket:
+        async with websockets.connect(
+            url,
+            origin=observer_url,
+            additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={observer_cookie}"},
+        ) as socket:
             async for message in socket:
                 match = TOTAL.search(message.encode() if isinstance(message, str) else message)
                 if match:
