@@ -34,6 +34,20 @@ def env_int(name: str, default: int) -> int:
     return default if value is None or value == "" else int(value)
 
 
+def env_cap(name: str, default: int) -> int | None:
+    """A cap from the environment: a positive count, or "off" (also 0) for none."""
+    value = (os.environ.get(name) or str(default)).strip().lower()
+    if value in {"off", "0", "none"}:
+        return None
+    try:
+        cap = int(value)
+    except ValueError:
+        raise ValueError(f'{name} must be a whole number or "off"') from None
+    if cap < 1:
+        raise ValueError(f"{name} must be at least 1 (or off)")
+    return cap
+
+
 def env_rate(name: str, default: str) -> tuple[int, int] | None:
     """A rate limit "COUNT/SECONDS" (e.g. "10/60") from the environment; "off" disables it."""
     value = (os.environ.get(name) or default).strip().lower()
@@ -239,9 +253,14 @@ HOLD_SWEEPER_IN_SERVER = env_bool("HOLD_SWEEPER_IN_SERVER", default=not REDIS_UR
 # The rush (README, "Production shape"). Holds one buyer session may ask for per window: a
 # person selects a few ticket types, a script hammering the button is stopped with 429.
 HOLD_RATE_LIMIT_PER_BUYER = env_rate("HOLD_RATE_LIMIT_PER_BUYER", "10/60")
-# Holds without a session yet (first holds), per client address: larger, as a lodge hall
-# shares one address. Benchmarks, whose buyers all come from 127.0.0.1, turn it off.
+# Holds per client address, with or without a session (a fresh session per hold costs a
+# script nothing): larger, as a lodge hall shares one address. Benchmarks, whose buyers
+# all come from 127.0.0.1, turn it off.
 HOLD_RATE_LIMIT_PER_IP = env_rate("HOLD_RATE_LIMIT_PER_IP", "120/60")
+# Seats of one function that pending registrations opened from one client address may
+# hold at once. Sessions cost nothing to make, so the address is what bounds one source;
+# 100 leaves a lodge hall behind one NAT room for ten full tables. Benchmarks turn it off.
+HOLD_SEATS_PER_IP = env_cap("HOLD_SEATS_PER_IP", 100)
 # How long a hold waits for a row lock (the hot ticket type's, a buyer's registration)
 # before giving up with "try again" (409). Under a rush the queue for one ticket type
 # drains at about a thousand holds a second, so a wait this long means something is stuck.

@@ -42,6 +42,23 @@ class Function(models.Model):
         default=10,
         help_text='Below this many seats a ticket type shows "Only N left!".',
     )
+    # Pay-later (invoice, at the door) confirmations take seats without money changing
+    # hands; these bound what one buyer or one email address can take that way.
+    unpaid_seat_limit = models.PositiveIntegerField(
+        default=50,
+        help_text=(
+            "Most seats one buyer (browser) or one contact email may hold confirmed but "
+            "unpaid (invoice or pay at the door) at once."
+        ),
+    )
+    unpaid_days = models.PositiveSmallIntegerField(
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=(
+            "Days a pay-later registration keeps its seats unless marked paid; after that it "
+            "expires and the seats go back on sale."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,6 +110,9 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_at__gte=F("starts_at")), name="event_ends_after_start"
             ),
+        ]
+        permissions = [
+            ("cancel_event", "Can cancel events (releases holds, flags refunds)"),
         ]
 
     def __str__(self) -> str:
@@ -229,6 +249,9 @@ class Registration(models.Model):
     )
     expires_at = models.DateTimeField()
     confirmation_number = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    # Where the hold that opened it came from (common.client.client_address): an address
+    # may hold only so many seats of a function at once (HOLD_SEATS_PER_IP).
+    client_address = models.CharField(max_length=64, blank=True, editable=False)
 
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
@@ -249,6 +272,9 @@ class Registration(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # Pay-later confirmations only: unless marked paid by then, the registration expires
+    # and its seats go back (fixed at confirmation from Function.unpaid_days).
+    payment_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     STEP_ORDER = [s.value for s in Step]
 
@@ -262,7 +288,25 @@ class Registration(models.Model):
                 name="one_pending_registration_per_buyer",
             ),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"], name="registration_expiry")]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="registration_expiry"),
+            # The sweeper looks for pay-later registrations past their due date.
+            models.Index(
+                fields=["payment_due_at"],
+                condition=Q(status="confirmed", payment_status="pending"),
+                name="unpaid_due",
+            ),
+            # The per-address cap sums the seats of pending registrations of one address.
+            models.Index(
+                fields=["function", "client_address"],
+                condition=Q(status="pending"),
+                name="pending_by_address",
+            ),
+        ]
+        permissions = [
+            ("mark_paid", "Can mark registrations paid"),
+            ("cancel_registration", "Can cancel registrations and release their seats"),
+        ]
 
     def __str__(self) -> str:
         return self.confirmation_number or f"Registration {str(self.id)[:8]}"
@@ -426,8 +470,40 @@ class Broadcast(models.Model):
         ordering = ["-sent_at", "-pk"]
         indexes = [models.Index(fields=["function", "-sent_at"], name="broadcast_recent")]
         permissions = [
-            ("send_broadcast", "Can message attendees and cancel events"),
+            ("send_broadcast", "Can message people viewing a function"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.text[:60]}"
+
+
+class AuditEntry(models.Model):
+    """Who did what to which object, when: one row per staff action on money or seats,
+    written by the service in the transaction that does it (so an entry exists exactly
+    when the change does). Read-only everywhere."""
+
+    class Action(models.TextChoices):
+        MARK_PAID = "mark_paid", "Marked paid"
+        CANCEL_UNPAID = "cancel_unpaid", "Cancelled unpaid registration"
+        CANCEL_REGISTRATION = "cancel_registration", "Cancelled registration"
+        CANCEL_EVENT = "cancel_event", "Cancelled event"
+        SEND_MESSAGE = "send_message", "Sent message"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    # The object acted on, by model label and primary key: entries outlive what they name.
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.object_repr}"

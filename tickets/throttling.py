@@ -1,8 +1,10 @@
 """Rate limits on the hold path: a runaway client gets 429, not a share of the rush.
 
-A buyer with a session is counted by its buyer key; a request without one (a first hold,
-or a client that drops cookies to dodge its count) by its address. The address bucket is
-the larger one, because a lodge hall or an office shares one address (NAT).
+Every hold counts against its client address; one with a session counts against its
+buyer key too. The address bucket counts every hold, not only first ones, because a
+session costs nothing to make: a script that takes a fresh session per hold would
+otherwise never be counted. It is the larger bucket, because a lodge hall or an office
+shares one address (NAT).
 """
 
 from __future__ import annotations
@@ -19,21 +21,28 @@ from tickets.services.exceptions import TooManyHolds
 UNLIMITED = RateLimit(allowed=True, retry_after=0)
 
 
-def hold_rate_limit(request: HttpRequest) -> RateLimit:
-    """Count one hold attempt of this buyer (or address) against its limit."""
-    buyer_key = buyer_key_of(request.session)
-    if buyer_key is not None:
-        limit, key = settings.HOLD_RATE_LIMIT_PER_BUYER, f"holds:buyer:{buyer_key}"
-    else:
-        limit, key = settings.HOLD_RATE_LIMIT_PER_IP, f"holds:ip:{client_address(request)}"
+def _hit(limit: tuple[int, int] | None, key: str) -> RateLimit:
     if limit is None:
         return UNLIMITED
     count, window = limit
     return ratelimit.hit(key, limit=count, window=window)
 
 
+def hold_rate_limit(request: HttpRequest) -> RateLimit:
+    """Count one hold attempt against its address and, with a session, its buyer."""
+    by_address = _hit(settings.HOLD_RATE_LIMIT_PER_IP, f"holds:ip:{client_address(request)}")
+    buyer_key = buyer_key_of(request.session)
+    if buyer_key is None:
+        return by_address
+    by_buyer = _hit(settings.HOLD_RATE_LIMIT_PER_BUYER, f"holds:buyer:{buyer_key}")
+    if by_address.allowed and by_buyer.allowed:
+        return by_address
+    refused = [limit for limit in (by_address, by_buyer) if not limit.allowed]
+    return RateLimit(allowed=False, retry_after=max(limit.retry_after for limit in refused))
+
+
 def check_hold_rate(request: HttpRequest) -> None:
-    """Count one hold attempt; past the limit, refuse it with TooManyHolds (429)."""
+    """Count one hold attempt; past either limit, refuse it with TooManyHolds (429)."""
     limit = hold_rate_limit(request)
     if not limit.allowed:
         raise TooManyHolds(limit.retry_after)

@@ -69,7 +69,8 @@ def run(out, *, people: int, heartbeat: int, **options) -> None:
 
     raw = asyncio.run(_raw_baseline(people))
     function = make_bench_function("presence", capacity=10).event.function
-    cookies = _sessions(people)
+    # One more session for the observer: a socket without one is nobody in presence.
+    cookies = _sessions(people + 1)
     env = {
         "PRESENCE_HEARTBEAT": str(heartbeat),
         "LIVE_MAX_SOCKETS_PER_IP": str(people * 2 + 100),
@@ -77,7 +78,9 @@ def run(out, *, people: int, heartbeat: int, **options) -> None:
     try:
         with asgi_server("uvicorn", env=env) as observer, asgi_server("uvicorn", env=env) as crowd:
             out.write(f"{people} people on {crowd.url}, observer on {observer.url}...")
-            phases = asyncio.run(_measure(function, cookies, observer.url, crowd, heartbeat))
+            phases = asyncio.run(
+                _measure(function, cookies[:-1], cookies[-1], observer.url, crowd, heartbeat)
+            )
     finally:
         store = session_store()
         for session_key in cookies:
@@ -125,14 +128,20 @@ async def _raw_baseline(people: int) -> float:
     return median(timings)
 
 
-async def _measure(function, cookies, observer_url, people_server: ServerProcess, heartbeat):
+async def _measure(
+    function, cookies, observer_cookie, observer_url, people_server: ServerProcess, heartbeat
+):
     people_url = people_server.url
     observed: list[int] = [0]
     changed = asyncio.Event()
 
     async def watch() -> None:
         url = _ws(observer_url, function)
-        async with websockets.connect(url, origin=observer_url) as socket:
+        async with websockets.connect(
+            url,
+            origin=observer_url,
+            additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={observer_cookie}"},
+        ) as socket:
             async for message in socket:
                 match = TOTAL.search(message.encode() if isinstance(message, str) else message)
                 if match:

@@ -62,8 +62,9 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--url",
         help="Base URL of a running production shape on this database (started with "
-        "HOLD_RATE_LIMIT_PER_IP=off: every bench buyer comes from one address). Without it "
-        "the bench starts `deployment.serve` on a free port and stops it afterwards.",
+        "HOLD_RATE_LIMIT_PER_IP=off and HOLD_SEATS_PER_IP=off: every bench buyer comes "
+        "from one address). Without it the bench starts `deployment.serve` on a free port "
+        "and stops it afterwards.",
     )
     parser.add_argument(
         "--demand",
@@ -337,6 +338,7 @@ def _production_shape(url: str | None) -> Iterator[str]:
         "SECRET_KEY": settings.SECRET_KEY,
         # Every bench buyer comes from 127.0.0.1; a real crowd comes from many addresses.
         "HOLD_RATE_LIMIT_PER_IP": "off",
+        "HOLD_SEATS_PER_IP": "off",
     }
     shape = ServerProcess(
         "production shape",

@@ -11,7 +11,10 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings as django_settings
 
+from bench.data import session_store
+from common.buyers import BUYER_SESSION_KEY
 from presence.store import STEPS, MemoryPresenceStore, PresenceCounts, presence_store
 from tests.support.factories import hold, make_event, make_function, make_ticket_type
 from tests.support.html import Element, elements_by_id
@@ -172,11 +175,17 @@ def test_a_killed_servers_people_disappear_within_a_minute(function, settings):
     server = AsgiServer("uvicorn", extra_env={"PRESENCE_HEARTBEAT": "2"})
     server.start()
 
+    # A person has a session: a socket without one is nobody in presence.
+    session = session_store()
+    session[BUYER_SESSION_KEY] = "soon-a-ghost"
+    session.create()
+
     async def scenario() -> float:
         import websockets
 
         url = server.url.replace("http", "ws", 1) + f"/ws/functions/{function.slug}/"
-        socket = await websockets.connect(url, origin=server.url)
+        cookie = {"Cookie": f"{django_settings.SESSION_COOKIE_NAME}={session.session_key}"}
+        socket = await websockets.connect(url, origin=server.url, additional_headers=cookie)
         await socket.recv()
         store = presence_store()
         deadline = time.monotonic() + 10

@@ -128,3 +128,40 @@ def make_interaction(**fields) -> Interaction:
         "received_at": moment,
     }
     return Interaction.objects.create(**{**defaults, **fields})
+
+
+def confirm(
+    ticket_type: TicketType,
+    quantity: int = 1,
+    *,
+    buyer: str = "buyer-1",
+    email: str = "sec@example.com",
+    payment_status: str = Registration.PaymentStatus.PENDING,
+    registration_type: str = Registration.Type.DELEGATION,
+) -> Registration:
+    """A registration held, walked through the wizard and confirmed (pay later by
+    default): a delegation, so `quantity` seats need no names."""
+    registration = hold(
+        ticket_type, quantity, buyer=buyer, registration_type=registration_type
+    ).registration
+    wizard.continue_to_attendee_details(registration.pk)
+    contact = wizard.ContactDetails(
+        contact_name="Sec", contact_email=email, contact_phone="1", delegation_name="D"
+    )
+    wizard.save_attendee_details(registration.pk, contact, [])
+    wizard.continue_to_payment(registration.pk)
+    return wizard.confirm_registration(
+        registration.pk, payment_method="invoice", payment_status=payment_status
+    )
+
+
+def staff_user(username: str, *codenames: str):
+    """A staff login holding exactly these permissions (codenames of any app)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(
+        username, password="a-long-test-password", is_staff=True
+    )
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user

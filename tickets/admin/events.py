@@ -62,10 +62,10 @@ class EventAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Event, form, change: bool) -> None:
         staff_edits.save_event(obj, form.changed_data, edited_by=request.user)
 
-    def has_send_broadcast_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("tickets.send_broadcast")
+    def has_cancel_event_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tickets.cancel_event")
 
-    @admin.action(description="Cancel events…", permissions=["send_broadcast"])
+    @admin.action(description="Cancel events…", permissions=["cancel_event"])
     def cancel_events(self, request: HttpRequest, queryset: QuerySet[Event]):
         events = list(queryset.select_related("function").exclude(status=Event.Status.CANCELLED))
         form = CancellationForm(request.POST if "confirm" in request.POST else None)
@@ -100,7 +100,11 @@ class EventAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset: BaseInlineFormSet, change: bool) -> None:
         if formset.model is not TicketType:
             return super().save_formset(request, form, formset, change)
-        return save_inline_forms_one_by_one(formset, lambda f: save_ticket_type_form(request, f))
+        return save_inline_forms_one_by_one(
+            formset,
+            lambda f: save_ticket_type_form(request, f),
+            refuse=lambda text: messages.error(request, text),
+        )
 
 
 @admin.register(TicketType)

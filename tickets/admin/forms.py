@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django import forms
+from django.db import transaction
+from django.db.models import ProtectedError
 from django.forms import BaseInlineFormSet
 
 from common.errors import DomainError
@@ -99,13 +101,22 @@ class FunnelFilterForm(forms.Form):
 
 
 def save_inline_forms_one_by_one(
-    formset: BaseInlineFormSet, save_form: Callable[[forms.ModelForm], None]
+    formset: BaseInlineFormSet,
+    save_form: Callable[[forms.ModelForm], None],
+    refuse: Callable[[str], None],
 ) -> None:
     """Save an inline formset's changed rows through a service, one form at a time, so
-    each edit is judged (and announced) on its own."""
+    each edit is judged (and announced) on its own.
+
+    A deleted row that others depend on (a ticket type with holds, an event with ticket
+    types: PROTECT) is kept and `refuse` is told why: deleting it would strand seats."""
     formset.save(commit=False)  # attaches new rows to the parent; saves nothing
     for obj in formset.deleted_objects:
-        obj.delete()
+        try:
+            with transaction.atomic():
+                obj.delete()
+        except ProtectedError:
+            refuse(f"{obj} was not deleted: seats or ticket types depend on it.")
     for form in formset.forms:
         if form not in formset.deleted_forms and form.has_changed():
             save_form(form)

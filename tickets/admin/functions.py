@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -34,6 +34,24 @@ class EventInline(admin.TabularInline):
 @admin.register(Function)
 class FunctionAdmin(admin.ModelAdmin):
     list_display = ("name", "starts_at", "venue", "published", "funnel_link")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "slug",
+                    "description",
+                    "venue",
+                    ("starts_at", "ends_at"),
+                    "published",
+                    "funnel_link",
+                )
+            },
+        ),
+        ("Selling", {"fields": ("hold_minutes", "low_stock_threshold")}),
+        ("Pay later", {"fields": ("unpaid_seat_limit", "unpaid_days")}),
+    )
     list_filter = ("published",)
     search_fields = ("name", "slug", "venue")
     prepopulated_fields = {"slug": ("name",)}
@@ -50,6 +68,7 @@ class FunctionAdmin(admin.ModelAdmin):
         return save_inline_forms_one_by_one(
             formset,
             lambda f: staff_edits.save_event(f.instance, f.changed_data, edited_by=request.user),
+            refuse=lambda text: messages.error(request, text),
         )
 
     def has_send_broadcast_permission(self, request: HttpRequest) -> bool:

@@ -1,4 +1,9 @@
-"""Registrations, read-mostly: seats are taken through the hold service, not typed in."""
+"""Registrations, read-mostly: seats are taken through the hold service, not typed in,
+and given back through the services' cancellations, never by deleting rows.
+
+Each action that changes money or seats has its own permission (`tickets.mark_paid`,
+`tickets.cancel_registration`) and the service it calls leaves an audit entry.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from django.http import HttpRequest
 
 from tickets.models import Attendee, Hold, Registration, Ticket
 from tickets.services import registrations as registration_service
+from tickets.services import unpaid
+from tickets.services.exceptions import RegistrationHasSeats
 
 
 class AttendeeInline(admin.StackedInline):
@@ -116,11 +123,40 @@ class RegistrationAdmin(admin.ModelAdmin):
         ),
     )
     inlines = [AttendeeInline, HoldInline]
-    actions = ["mark_paid"]
+    actions = ["mark_paid", "cancel_unpaid", "cancel_registrations"]
 
-    @admin.action(description="Mark selected registrations paid")
+    def has_mark_paid_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tickets.mark_paid")
+
+    def has_cancel_registration_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tickets.cancel_registration")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Registration | None = None) -> bool:
+        # Deleting a row would strand its seats (the counters keep counting them): only
+        # registrations with nothing held or sold may go; the others are cancelled.
+        if obj is not None and registration_service.holds_seats(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        # The bulk delete would go round has_delete_permission(obj) and strand seats.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: Registration) -> None:
+        try:
+            registration_service.delete_registration(obj.pk)
+        except RegistrationHasSeats as refusal:  # took seats since the page was shown
+            self.message_user(request, refusal.message, messages.ERROR)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+        for registration in queryset:
+            self.delete_model(request, registration)
+
+    @admin.action(description="Mark selected registrations paid", permissions=["mark_paid"])
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
-        updated = registration_service.mark_paid(queryset)
+        updated = registration_service.mark_paid(queryset, marked_by=request.user)
         skipped = queryset.count() - updated
         self.message_user(request, f"Marked {updated} registration(s) paid.", messages.SUCCESS)
         if skipped:
@@ -128,6 +164,45 @@ class RegistrationAdmin(admin.ModelAdmin):
                 request,
                 f"{skipped} registration(s) skipped: only confirmed registrations awaiting "
                 "payment can be marked paid.",
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description="Cancel unpaid registrations (seats go back on sale)",
+        permissions=["cancel_registration"],
+    )
+    def cancel_unpaid(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+        done = unpaid.cancel_unpaid_registrations(
+            list(queryset.values_list("pk", flat=True)), cancelled_by=request.user
+        )
+        self.message_user(
+            request,
+            f"Cancelled {done.cancelled} unpaid registration(s); {done.seats} seat(s) back on "
+            "sale.",
+            messages.SUCCESS,
+        )
+        if done.skipped:
+            self.message_user(
+                request,
+                f"{done.skipped} registration(s) skipped: only confirmed registrations still "
+                "awaiting payment are cancelled as unpaid.",
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description="Cancel selected registrations (seats go back on sale)",
+        permissions=["cancel_registration"],
+    )
+    def cancel_registrations(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        cancelled = sum(
+            registration_service.cancel_by_staff(pk, cancelled_by=request.user) for pk in ids
+        )
+        self.message_user(request, f"Cancelled {cancelled} registration(s).", messages.SUCCESS)
+        if len(ids) > cancelled:
+            self.message_user(
+                request,
+                f"{len(ids) - cancelled} registration(s) skipped: already cancelled or expired.",
                 messages.WARNING,
             )
 

@@ -26,7 +26,7 @@ from tickets.live import fragments
 from tickets.live.coalesce import AvailabilityBatch, newest_availability
 from tickets.live.hub import hubs
 from tickets.live.registry import SocketIdentity, socket_caps
-from tickets.models import Function
+from tickets.models import Function, Registration
 from tickets.services.availability import catalogue_of
 from tickets.services.presence_steps import steps_of
 
@@ -50,11 +50,14 @@ class FunctionConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept: the handshake is refused (403)
             return
         session = self.scope.get("session")
-        # People, not tabs: every socket of one browser session is the same person.
+        buyer_key = session and buyer_key_of(session)
+        # People, not tabs: every socket of one browser session is the same person. A
+        # socket without one is nobody in presence: sockets cost a script nothing.
         self.identity = SocketIdentity(
             channel=self.channel_name,
-            person=(session and buyer_key_of(session)) or self.channel_name,
+            person=buyer_key or self.channel_name,
             address=client_address(self.scope),
+            counted=bool(buyer_key),
         )
         admission = await socket_caps().admit(self.identity)
         if not admission.admitted:
@@ -72,7 +75,11 @@ class FunctionConsumer(AsyncWebsocketConsumer):
         self._pending_html: list[str] = []
         self._wake = asyncio.Event()
         person = self.identity.person
-        step = (await database_sync_to_async(steps_of)(self.function.pk, [person]))[person]
+        step = (
+            (await database_sync_to_async(steps_of)(self.function.pk, [person]))[person]
+            if self.identity.counted
+            else Registration.Step.TICKET_SELECTION
+        )
         # Joining the hub puts this socket in the process's registry of sockets.
         self.hub = await hubs().join(self.function.pk, self, step)
         await self.accept()
@@ -137,6 +144,8 @@ class FunctionConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=html)
 
     def _presence_html(self, counts: PresenceCounts) -> str:
+        if not self.identity.counted:
+            return fragments.presence(counts, None)  # not in the counts: nobody to subtract
         return fragments.presence(counts, self.hub.presence.step_of(self.identity.person))
 
     def _availability_html(self, batch: AvailabilityBatch) -> str:

@@ -69,8 +69,9 @@ def event_status(event) -> str:
 
 
 @lru_cache(maxsize=1024)
-def presence(counts: PresenceCounts, viewer_step: str) -> str:
-    """The presence summary as one viewer sees it: the counts minus the viewer."""
+def presence(counts: PresenceCounts, viewer_step: str | None) -> str:
+    """The presence summary as one viewer sees it: the counts minus the viewer
+    (`viewer_step` None: a viewer presence does not count, so nothing to subtract)."""
     others_by_step = [
         (step, max(count - (step == viewer_step), 0)) for step, count in counts.by_step
     ]
@@ -78,7 +79,7 @@ def presence(counts: PresenceCounts, viewer_step: str) -> str:
         "tickets/partials/presence.html",
         {
             "total": counts.total,
-            "others": max(counts.total - 1, 0),
+            "others": max(counts.total - (viewer_step is not None), 0),
             "others_by_step": others_by_step,
             "selecting": dict(others_by_step)[Registration.Step.TICKET_SELECTION],
             "oob": True,

@@ -162,7 +162,8 @@ class Hubs:
                 await hub.start()
                 self._hubs[function_id] = hub
             self.local.add(function_id, socket)
-        await hub.presence.join(socket.identity.person, step)
+        if socket.identity.counted:
+            await hub.presence.join(socket.identity.person, step)
         return hub
 
     async def leave(self, function_id: int, socket: LiveSocket) -> None:
@@ -171,7 +172,8 @@ class Hubs:
             if hub is None:
                 return
             self.local.discard(function_id, socket)
-            hub.presence.leave(socket.identity.person)
+            if socket.identity.counted:
+                hub.presence.leave(socket.identity.person)
             if not hub.sockets:
                 del self._hubs[function_id]
                 await hub.stop()

@@ -52,11 +52,14 @@ class SocketIdentity:
 
     `person` is the browser session's buyer key (people, not tabs), or the channel name for
     a socket without a session; `address` is common.client.client_address of the scope.
+    `counted` is False for a socket without a session: a script can open any number of
+    those, so they are not people in presence (they still count against the caps).
     """
 
     channel: str
     person: str
     address: str
+    counted: bool = True
 
 
 class LiveSocket(Protocol):

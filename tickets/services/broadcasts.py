@@ -19,8 +19,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tickets.models import Broadcast, Event, Function, Hold, Registration, TicketType
+from tickets.services import audit, inventory
 from tickets.services import holds as hold_service
-from tickets.services import inventory
 from tickets.services.exceptions import EventAlreadyCancelled, InvalidMessage
 from tickets.signals import broadcast_sent
 
@@ -49,7 +49,9 @@ def send_message(function: Function, text: str, *, sent_by: AbstractBaseUser) ->
             f"(this one has {len(text)})."
         )
     with transaction.atomic():
-        return _record(function, None, Kind.MESSAGE, text, sent_by)
+        broadcast = _record(function, None, Kind.MESSAGE, text, sent_by)
+        audit.record(sent_by, audit.Action.SEND_MESSAGE, function, text=text)
+        return broadcast
 
 
 def announce_capacity_change(
@@ -108,6 +110,13 @@ def cancel_event(event_id: int, *, reason: str, cancelled_by: AbstractBaseUser) 
             kind=Kind.CANCELLATION,
             text=text,
             sent_by=cancelled_by,
+        )
+        audit.record(
+            cancelled_by,
+            audit.Action.CANCEL_EVENT,
+            event,
+            reason=reason,
+            ticket_types=[tt.pk for tt in ticket_types],
         )
     # Committed: no new hold on the event can start. Give back the ones there are, each
     # registration in its own short transaction (the usual lock order).

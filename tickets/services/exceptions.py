@@ -86,6 +86,43 @@ class HoldAlreadyReleased(TicketingError):
     default_message = "That selection has already been given back."
 
 
+# --- abuse limits: seats taken for nothing (409) -------------------------------------------
+
+
+class AddressHoldLimit(TicketingError):
+    """One client address already holds HOLD_SEATS_PER_IP seats of the function: fresh
+    sessions are free, so the address is what bounds one source's holds."""
+
+    code = "address_hold_limit"
+    http_status = 409
+
+    def __init__(self, limit: int, held: int, requested: int) -> None:
+        self.limit = limit
+        self.held = held
+        super().__init__(
+            f"At most {limit} seats of this function can be held from one network at once; "
+            f"{held} already are and you asked for {requested}. Finish or cancel a "
+            "registration in progress, or contact the organisers to book for a larger group."
+        )
+
+
+class UnpaidSeatLimit(TicketingError):
+    """Pay-later (invoice, at the door) would take a buyer or a contact email past the
+    function's unpaid_seat_limit."""
+
+    code = "unpaid_seat_limit"
+    http_status = 409
+
+    def __init__(self, limit: int, unpaid: int, requested: int) -> None:
+        self.limit = limit
+        self.unpaid = unpaid
+        super().__init__(
+            f"Pay later is limited to {limit} unpaid seats per person for this function; "
+            f"you already have {unpaid} and this registration has {requested}. Please pay "
+            "by card, or contact the organisers to arrange a larger booking."
+        )
+
+
 # --- buying: the request is wrong (400) / too frequent (429) -------------------------------
 
 
@@ -182,6 +219,18 @@ class CancelThroughAction(TicketingError):
 class EventAlreadyCancelled(TicketingError):
     code = "event_already_cancelled"
     http_status = 409
+
+
+class RegistrationHasSeats(TicketingError):
+    """Deleting a registration that holds or bought seats would strand them: the counters
+    would still count seats no hold accounts for. Cancel it instead (seats go back)."""
+
+    code = "registration_has_seats"
+    http_status = 409
+    default_message = (
+        "This registration holds or bought seats; cancel it (its seats go back) instead of "
+        "deleting it."
+    )
 
 
 class InvalidMessage(TicketingError):

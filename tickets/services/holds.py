@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from tickets.models import (
@@ -27,9 +27,10 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
-from tickets.services import inventory
+from tickets.services import inventory, unpaid
 from tickets.services.availability import is_on_sale
 from tickets.services.exceptions import (
+    AddressHoldLimit,
     EventCancelled,
     HoldAlreadyReleased,
     NotEnoughAvailable,
@@ -63,6 +64,9 @@ class HoldRequest:
     quantity: int
     registration_type: str = Registration.Type.INDIVIDUAL
     user_id: int | None = None
+    # common.client.client_address of the request; empty for holds that do not come from
+    # a client (tests, scripts), which the per-address cap then does not count.
+    client_address: str = ""
 
 
 def hold_tickets(request: HoldRequest) -> Hold:
@@ -145,8 +149,9 @@ def expire_registration(registration_id: UUID, now: datetime.datetime | None = N
 
 @dataclass(frozen=True)
 class Sweep:
-    registrations: int  # expired
+    registrations: int  # expired (pending ones and unpaid ones past their due date)
     holds: int  # released
+    unpaid: int = 0  # of `registrations`, pay-later ones past their due date
 
 
 def release_expired_holds(
@@ -156,7 +161,9 @@ def release_expired_holds(
     limit: int = 500,
 ) -> Sweep:
     """Expire pending registrations whose hold time is up - every one, or those holding
-    seats of one ticket type - and release their seats.
+    seats of one ticket type - and release their seats. A full sweep (no ticket type)
+    also expires pay-later registrations still unpaid past their due date
+    (services.unpaid), whose sold seats go back on sale.
 
     Each registration is its own transaction, so a sweep never holds many row locks.
     """
@@ -174,14 +181,21 @@ def release_expired_holds(
             expired_holds.values_list("registration_id", flat=True).distinct()[:limit]
         )
     released = [expire_registration(rid, now=now) for rid in registration_ids]
+    overdue = (
+        unpaid.expire_overdue_unpaid(now, limit=limit)
+        if ticket_type_id is None
+        else unpaid.UnpaidSweep(registrations=0, holds=0)
+    )
     sweep = Sweep(
-        registrations=sum(1 for r in released if r is not None),
-        holds=sum(r for r in released if r is not None),
+        registrations=sum(1 for r in released if r is not None) + overdue.registrations,
+        holds=sum(r for r in released if r is not None) + overdue.holds,
+        unpaid=overdue.registrations,
     )
     if sweep.registrations:
         logger.info(
-            "Expired %d expired registrations, releasing %d holds",
+            "Expired %d registrations (%d unpaid past their due date), releasing %d holds",
             sweep.registrations,
+            sweep.unpaid,
             sweep.holds,
         )
     return sweep
@@ -279,6 +293,7 @@ def _hold_once(request: HoldRequest, ticket_type: TicketType, seats: int) -> Hol
             .first()
         )
         tables = seats // SEATS_PER_LODGE_TABLE if registration.counts_tables else None
+        _check_address_cap(registration, seats)
         if existing is not None:
             _check_combined_quantity(ticket_type, registration, existing.seats + seats)
             grown = {"seats": F("seats") + seats}
@@ -338,11 +353,40 @@ def _open_registration_for(request: HoldRequest) -> tuple[Registration, bool]:
         registration_type=request.registration_type,
         buyer_key=request.buyer_key,
         user_id=request.user_id,
+        client_address=request.client_address,
         expires_at=timezone.now() + datetime.timedelta(minutes=request.function.hold_minutes),
     )
     registration.save(force_insert=True)
     registration_changed_on_commit(registration, RegistrationChange.CREATED)
     return registration, True
+
+
+def _check_address_cap(registration: Registration, seats: int) -> None:
+    """Refuse (AddressHoldLimit) a hold that takes the registration's address past
+    HOLD_SEATS_PER_IP seats of the function held at once.
+
+    One aggregate, and only for holds from a client with the cap on; it runs before the
+    guarded UPDATE so the hot lock stays last. It counts what has committed, so a burst
+    of simultaneous holds from one address can overshoot by what is in flight: making it
+    exact would serialise every buyer behind one NAT, and the cap is there to stop one
+    source taking a function, not to count seats (the guarded UPDATE does that).
+    """
+    cap = settings.HOLD_SEATS_PER_IP
+    if cap is None or not registration.client_address:
+        return
+    held = 0
+    if seats <= cap:
+        held = (
+            Hold.objects.filter(
+                status=Hold.Status.ACTIVE,
+                registration__function_id=registration.function_id,
+                registration__status=Registration.Status.PENDING,
+                registration__client_address=registration.client_address,
+            ).aggregate(seats=Sum("seats"))["seats"]
+            or 0
+        )
+    if held + seats > cap:
+        raise AddressHoldLimit(cap, held, seats)
 
 
 def _check_combined_quantity(

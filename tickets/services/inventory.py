@@ -68,6 +68,15 @@ def sell_reserved(ticket_type: TicketType, seats: int) -> TicketAvailability:
     )
 
 
+def unsell(ticket_type: TicketType, seats: int) -> TicketAvailability:
+    """Put sold seats back on sale (an unpaid registration expired or was cancelled)."""
+    return _required_update(
+        ticket_type,
+        f"UPDATE {_TABLE} SET sold = sold - %s, version = version + 1 WHERE id = %s {_RETURNING}",
+        [seats, ticket_type.pk],
+    )
+
+
 def sell_available(ticket_type: TicketType, seats: int) -> TicketAvailability | None:
     """Sell seats that are not held (a confirmation after its hold expired); None if gone."""
     return _guarded_update(

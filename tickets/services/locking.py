@@ -1,8 +1,8 @@
 """Row locks, named for what they lock.
 
-Every writer takes them in the same order - registration, then its holds, then ticket
-types in primary-key order (the guarded UPDATEs in services.inventory) - so two writers
-can wait on each other but never deadlock.
+Every writer takes them in the same order - registration, then its holds, then (pay-later
+confirmations only) the function, then ticket types in primary-key order (the guarded
+UPDATEs in services.inventory) - so two writers can wait on each other but never deadlock.
 
 `of=("self",)` matters on PostgreSQL: a plain FOR UPDATE over a join would also lock the
 joined ticket type, event and function rows, and every buyer of the function would queue
@@ -20,7 +20,7 @@ from uuid import UUID
 
 from django.db import DatabaseError, connection
 
-from tickets.models import Hold, Registration, TicketType
+from tickets.models import Function, Hold, Registration, TicketType
 from tickets.services.exceptions import RegistrationClosed
 
 
@@ -69,6 +69,20 @@ def lock_holds_of(registration: Registration, *statuses: str) -> list[Hold]:
         .select_related("ticket_type__event__function")
         .filter(registration=registration, status__in=statuses)
         .order_by("ticket_type_id", "pk")
+    )
+
+
+def lock_function(function_id: int) -> Function:
+    """Lock one function row, to serialise the pay-later confirmations of the function:
+    the unpaid-seat cap counts other registrations' seats, and two confirmations counting
+    at once would both see room (services.registrations.confirm_registration).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: every first hold inserts a registration whose
+    foreign key takes FOR KEY SHARE on this row, and those must not queue behind a
+    confirmation. Taken after the registration and its holds, before any ticket type.
+    """
+    return (
+        Function.objects.select_for_update(of=("self",), no_key=True).filter(pk=function_id).get()
     )
 
 

@@ -18,12 +18,13 @@ from itertools import groupby
 from typing import ClassVar
 from uuid import UUID
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from tickets.models import Attendee, Event, Function, Hold, Registration, Ticket
-from tickets.services import inventory
+from tickets.services import audit, inventory, unpaid
 from tickets.services.exceptions import (
     ConfirmationNumberUnavailable,
     EventCancelled,
@@ -31,6 +32,7 @@ from tickets.services.exceptions import (
     InvalidAttendees,
     NothingSelected,
     RegistrationClosed,
+    RegistrationHasSeats,
     StepNotReached,
 )
 from tickets.services.locking import lock_holds_of, lock_open_registration, lock_registration
@@ -113,8 +115,10 @@ def step_access(registration: Registration, step: str) -> StepAccess:
         return StepAccess.SHOW if step == Step.CONFIRMATION else StepAccess.CONFIRMATION
     if registration.status == Registration.Status.CANCELLED or (
         # An expired registration can still try to pay: confirm re-takes the seats if nobody
-        # else has them.
-        registration.status == Registration.Status.EXPIRED and step != Step.PAYMENT
+        # else has them. Not one that expired unpaid after confirming: another pay-later
+        # confirmation would be another free stretch of seats.
+        registration.status == Registration.Status.EXPIRED
+        and (step != Step.PAYMENT or registration.confirmed_at is not None)
     ):
         return StepAccess.CLOSED
     if not registration.has_reached(step):
@@ -271,18 +275,27 @@ def confirm_registration(
     seats have gone to someone else the whole confirmation is refused (HoldExpired) and
     nothing changes. Runs with no payment in flight: the caller has settled payment (or
     arranged it offline) before calling.
+
+    Pay later (`payment_status` pending) is capped per buyer and per contact email
+    (UnpaidSeatLimit, services.unpaid) and gets a due date, after which the sweeper
+    expires the registration unless staff marked it paid.
     """
     with transaction.atomic():
         registration = lock_registration(registration_id)
-        if registration is None or registration.status not in (
-            Registration.Status.PENDING,
-            Registration.Status.EXPIRED,
+        if (
+            registration is None
+            or registration.status not in (Registration.Status.PENDING, Registration.Status.EXPIRED)
+            # Expired after confirming unpaid: its seats went back, it does not come back.
+            or registration.confirmed_at is not None
         ):
             raise RegistrationClosed()
         _require_step(registration, Step.PAYMENT)
         holds = lock_holds_of(registration, _current_hold_status(registration))
         if not holds:
             raise NothingSelected("There are no tickets on this registration to confirm.")
+        pay_later = payment_status == Registration.PaymentStatus.PENDING
+        if pay_later:
+            unpaid.check_unpaid_seat_limit(registration, sum(h.seats for h in holds))
         now = timezone.now()
         for hold in inventory.sorted_by_ticket_type(holds):
             if hold.ticket_type.event.is_cancelled:
@@ -305,18 +318,106 @@ def confirm_registration(
         registration.payment_status = payment_status
         registration.total_amount = total_of(holds)
         registration.confirmed_at = now
+        registration.payment_due_at = unpaid.payment_due(registration, now) if pay_later else None
         _save_with_confirmation_number(registration)
         registration_changed_on_commit(registration, RegistrationChange.STEP_REACHED)
         registration_changed_on_commit(registration, RegistrationChange.CONFIRMED)
     return registration
 
 
-def mark_paid(registrations: QuerySet[Registration]) -> int:
-    """Staff record payment received for confirmed registrations awaiting it."""
-    return registrations.filter(
-        status=Registration.Status.CONFIRMED,
-        payment_status=Registration.PaymentStatus.PENDING,
-    ).update(payment_status=Registration.PaymentStatus.PAID, paid_at=timezone.now())
+def mark_paid(registrations: QuerySet[Registration], *, marked_by: AbstractBaseUser) -> int:
+    """Staff record payment received for confirmed registrations awaiting it; each one
+    marked leaves an audit entry. Returns how many were marked."""
+    with transaction.atomic():
+        # Locked, so a registration the sweeper is expiring (or staff cancelling) is
+        # either marked after that commits - and then skipped - or before it.
+        awaiting = list(
+            registrations.select_for_update(of=("self",))
+            .filter(
+                status=Registration.Status.CONFIRMED,
+                payment_status=Registration.PaymentStatus.PENDING,
+            )
+            .order_by("pk")
+        )
+        now = timezone.now()
+        for registration in awaiting:
+            registration.payment_status = Registration.PaymentStatus.PAID
+            registration.paid_at = registration.updated_at = now  # bulk_update skips auto_now
+            audit.record(
+                marked_by,
+                audit.Action.MARK_PAID,
+                registration,
+                amount=str(registration.total_amount),
+                payment_method=registration.payment_method,
+            )
+        Registration.objects.bulk_update(awaiting, ["payment_status", "paid_at", "updated_at"])
+    return len(awaiting)
+
+
+def cancel_by_staff(registration_id: UUID, *, cancelled_by: AbstractBaseUser) -> bool:
+    """Staff cancel a pending or confirmed registration: every seat it holds or bought
+    goes back through the inventory service, a paid one is flagged `refund_due`, and an
+    audit entry records it. False if it was already over (cancelled or expired).
+
+    This is what replaces deleting a registration in the admin, which would strand its
+    seats (the counters would keep counting seats no hold accounts for).
+    """
+    with transaction.atomic():
+        registration = lock_registration(registration_id)
+        if registration is None or registration.status not in (
+            Registration.Status.PENDING,
+            Registration.Status.CONFIRMED,
+        ):
+            return False
+        now = timezone.now()
+        # Held and sold lines locked together, then counters in ticket type order.
+        holds = lock_holds_of(registration, Hold.Status.ACTIVE, Hold.Status.CONFIRMED)
+        for hold in inventory.sorted_by_ticket_type(holds):
+            if hold.status == Hold.Status.ACTIVE:
+                inventory.release(hold.ticket_type, hold.seats)
+            else:
+                inventory.unsell(hold.ticket_type, hold.seats)
+            hold.status = Hold.Status.RELEASED
+            hold.ended_at = now
+        Hold.objects.bulk_update(holds, ["status", "ended_at"])
+        was = registration.status
+        registration.status = Registration.Status.CANCELLED
+        if registration.payment_status == Registration.PaymentStatus.PAID:
+            registration.refund_due = True
+        registration.save(update_fields=["status", "refund_due", "updated_at"])
+        audit.record(
+            cancelled_by,
+            audit.Action.CANCEL_REGISTRATION,
+            registration,
+            was=was,
+            seats=sum(h.seats for h in holds),
+            refund_due=registration.refund_due,
+        )
+        registration_changed_on_commit(registration, RegistrationChange.CANCELLED)
+    return True
+
+
+SEAT_HOLDING_STATUSES = (Hold.Status.ACTIVE, Hold.Status.CONFIRMED)
+
+
+def holds_seats(registration: Registration) -> bool:
+    """Whether the registration has seats counted in the counters (held or sold)."""
+    return registration.holds.filter(status__in=SEAT_HOLDING_STATUSES).exists()
+
+
+def delete_registration(registration_id: UUID) -> None:
+    """Delete a registration that holds and bought nothing (an over or empty one).
+
+    One with seats is refused (RegistrationHasSeats): its holds would go with it and the
+    counters would keep counting seats no hold accounts for. Cancel it instead.
+    """
+    with transaction.atomic():
+        registration = lock_registration(registration_id)
+        if registration is None:
+            return
+        if lock_holds_of(registration, *SEAT_HOLDING_STATUSES):
+            raise RegistrationHasSeats()
+        registration.delete()
 
 
 def new_confirmation_number(registration_type: str) -> str:

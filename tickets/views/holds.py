@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
 from common.buyers import ensure_buyer_key
+from common.client import client_address
 from common.errors import error_text
 from tickets.forms import HoldForm
 from tickets.models import Function, Registration
@@ -49,6 +50,7 @@ def hold_create(request: HttpRequest, slug: str) -> HttpResponse:
                 quantity=form.cleaned_data["quantity"],
                 registration_type=form.cleaned_data["registration_type"],
                 user_id=request.user.pk if request.user.is_authenticated else None,
+                client_address=client_address(request),
             )
         )
     except TicketingError as refusal:

@@ -281,3 +281,31 @@ async def test_sockets_of_a_function_share_one_hub_that_stops_with_the_last(
     await first.disconnect()
     await second.disconnect()
     assert hubs()._hubs == {}
+
+
+async def test_sockets_without_a_session_are_not_counted_as_people(settings, db):
+    # A script can open any number of session-less sockets: they must not inflate
+    # "N other people".
+    settings.PRESENCE_HEARTBEAT = 1
+    function = await database_sync_to_async(make_function)()
+    await database_sync_to_async(make_ticket_type)(
+        await database_sync_to_async(make_event)(function)
+    )
+    viewer, _ = await open_socket(function, await new_session("viewer"))
+    anonymous = [(await open_socket(function))[0] for _ in range(5)]
+    # A real person joining is seen: counts are flowing, and the five anonymous sockets
+    # added nobody.
+    other, _ = await open_socket(function, await new_session("other"))
+    seen = await fragments_until(
+        viewer,
+        lambda f: "presence" in f and f["presence"].attrs["data-total"] == "2",
+        within=8.0,
+    )
+    assert seen["presence"].attrs["data-others"] == "1"
+
+    # An anonymous socket sees the two people, none of them itself.
+    watcher, _ = await open_socket(function)
+    snapshot = elements_by_id(await watcher.receive_from(timeout=5))["presence"]
+    assert (snapshot.attrs["data-total"], snapshot.attrs["data-others"]) == ("2", "2")
+    for socket in (viewer, other, watcher, *anonymous):
+        await socket.disconnect()

@@ -253,9 +253,7 @@ class TestOnlyPermittedStaffSend:
             "sender", password="a-long-test-password", is_staff=True
         )
         user.user_permissions.add(
-            *Permission.objects.filter(
-                codename__in=["view_event", "change_event", "send_broadcast"]
-            )
+            *Permission.objects.filter(codename__in=["view_event", "change_event", "cancel_event"])
         )
         client.force_login(user)
         page = self._post_action(client, "event", "cancel_events", banquet.event_id)
@@ -265,6 +263,20 @@ class TestOnlyPermittedStaffSend:
         self._post_action(client, "event", "cancel_events", banquet.event_id, confirm="yes",
                           reason="Storm")  # fmt: skip
         assert Event.objects.get(pk=banquet.event_id).status == Event.Status.CANCELLED
+
+    def test_the_message_permission_no_longer_cancels_events(self, client, banquet):
+        # Cancelling takes seats away and flags refunds: it has its own permission.
+        user = get_user_model().objects.create_user(
+            "messenger", password="a-long-test-password", is_staff=True
+        )
+        user.user_permissions.add(
+            *Permission.objects.filter(
+                codename__in=["view_event", "change_event", "send_broadcast"]
+            )
+        )
+        client.force_login(user)
+        self._post_action(client, "event", "cancel_events", banquet.event_id, confirm="yes")
+        assert Event.objects.get(pk=banquet.event_id).status == Event.Status.PUBLISHED
 
     def test_staff_without_the_permission_cannot_cancel_or_message(self, client, banquet):
         user = get_user_model().objects.create_user(

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def crowd_from_one_address(settings):
     """Every buyer here comes from 127.0.0.1, where a real crowd has many addresses."""
     settings.HOLD_RATE_LIMIT_PER_IP = None
+    settings.HOLD_SEATS_PER_IP = None
 
 
 LOCK_HELD_DELAY = 0.01  # seconds a winning buyer keeps the row lock before committing

@@ -1,0 +1,133 @@
+"""The hold form against one source taking a function (tickets/views/holds.py over the
+hold service): sessions are free, so the address bounds what one source holds."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.support.factories import hold, make_event, make_function, make_ticket_type, refreshed
+from tests.support.html import refusal_code
+from tickets.models import Registration
+
+pytestmark = pytest.mark.django_db
+
+
+def unique_address() -> str:
+    # Rate-limit buckets live in the shared cache: each test counts on its own address.
+    n = uuid.uuid4().int
+    return f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}"
+
+
+def ceremony(capacity: int = 600):
+    return make_ticket_type(make_event(make_function()), name="Ceremony", capacity=capacity)
+
+
+def post_hold(client, ticket_type, quantity: int, address: str):
+    url = reverse("tickets:hold-create", kwargs={"slug": ticket_type.event.function.slug})
+    return client.post(
+        url, {"ticket_type": ticket_type.pk, "quantity": quantity}, REMOTE_ADDR=address
+    )
+
+
+class TestSeatsPerAddress:
+    def test_80_fresh_sessions_from_one_address_hold_at_most_100_seats(self, client):
+        ticket_type = ceremony(600)
+        address = unique_address()
+        answers = []
+        for _ in range(80):
+            client.cookies.clear()  # a fresh session every time, as the attacker did
+            client.get(ticket_type.event.function.get_absolute_url(), REMOTE_ADDR=address)
+            answers.append(post_hold(client, ticket_type, 10, address))
+
+        statuses = [a.status_code for a in answers]
+        assert statuses.count(303) == 10
+        assert set(statuses) == {303, 409}
+        refused = next(a for a in answers if a.status_code == 409)
+        assert refusal_code(refused) == "address_hold_limit"
+        assert "At most 100 seats" in refused.content.decode()
+        assert refreshed(ticket_type).reserved == 100
+        # Another address is not held back by this one.
+        client.cookies.clear()
+        assert post_hold(client, ticket_type, 10, unique_address()).status_code == 303
+
+    def test_the_cap_is_a_setting_counts_one_function_and_frees_with_the_holds(
+        self, client, settings
+    ):
+        settings.HOLD_SEATS_PER_IP = 5
+        ticket_type = ceremony()
+        address = unique_address()
+        assert post_hold(client, ticket_type, 5, address).status_code == 303
+        assert post_hold(client, ticket_type, 1, address).status_code == 409
+        # Another function from the same address has its own allowance.
+        assert post_hold(client, ceremony(), 5, address).status_code == 303
+        # Giving the seats back frees the allowance.
+        registration = Registration.objects.get(function=ticket_type.event.function)
+        client.post(reverse("tickets:registration-cancel", kwargs={"pk": registration.pk}))
+        client.cookies.clear()
+        assert post_hold(client, ticket_type, 5, address).status_code == 303
+
+    def test_off_means_no_cap(self, client, settings):
+        settings.HOLD_SEATS_PER_IP = None
+        ticket_type = ceremony()
+        address = unique_address()
+        for _ in range(12):
+            client.cookies.clear()
+            assert post_hold(client, ticket_type, 10, address).status_code == 303
+        assert refreshed(ticket_type).reserved == 120
+
+    def test_the_address_is_recorded_on_the_registration(self, client):
+        ticket_type = ceremony()
+        address = unique_address()
+        post_hold(client, ticket_type, 1, address)
+        assert Registration.objects.get().client_address == address
+
+
+class TestLeanHoldWithAnAddress:
+    def test_the_cap_costs_one_aggregate_before_the_guarded_update(self):
+        # tests/test_hold_path.py pins a hold without an address; one from a client adds
+        # exactly one statement, and the guarded UPDATE stays last before COMMIT.
+        ticket_type = ceremony()
+        with CaptureQueriesContext(connection) as without:
+            hold(ticket_type, 1, buyer="no-address")
+        with CaptureQueriesContext(connection) as with_address:
+            hold_with_address(ticket_type, buyer="from-a-client")
+        assert len(with_address) == len(without) + 1
+        statements = [q["sql"] for q in with_address.captured_queries]
+        aggregate = next(i for i, sql in enumerate(statements) if "SUM(" in sql)
+        guarded = next(
+            i for i, sql in enumerate(statements) if sql.startswith("UPDATE tickets_tickettype")
+        )
+        assert aggregate < guarded
+        assert all(s.startswith(("COMMIT", "RELEASE SAVEPOINT")) for s in statements[guarded + 1 :])
+
+
+def hold_with_address(ticket_type, *, buyer: str):
+    from tickets.services import holds
+
+    return holds.hold_tickets(
+        holds.HoldRequest(
+            buyer_key=buyer,
+            function=ticket_type.event.function,
+            ticket_type_id=ticket_type.pk,
+            quantity=1,
+            client_address="192.0.2.1",
+        )
+    )
+
+
+class TestEveryHoldCountsAgainstTheAddress:
+    def test_buyers_with_sessions_still_fill_the_address_bucket(self, client, settings):
+        settings.HOLD_RATE_LIMIT_PER_IP = (3, 60)
+        settings.HOLD_RATE_LIMIT_PER_BUYER = (100, 60)
+        ticket_type = ceremony()
+        address = unique_address()
+        client.get(ticket_type.event.function.get_absolute_url(), REMOTE_ADDR=address)
+        statuses = [post_hold(client, ticket_type, 1, address).status_code for _ in range(4)]
+        # With a session all along, yet the fourth is refused by the address's bucket.
+        assert statuses == [303, 303, 303, 429]
+        assert refreshed(ticket_type).reserved == 3
