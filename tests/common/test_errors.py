@@ -1,5 +1,5 @@
 """Domain errors: every refusal has its own stable code and an HTTP error status, and
-the response helpers render one the way the views answer (pages: tests/tickets/test_views.py)."""
+the response helpers render one the way the views answer (pages: tests/tickets/views/)."""
 
 from __future__ import annotations
 

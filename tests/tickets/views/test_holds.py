@@ -10,9 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from common.buyers import BUYER_SESSION_KEY
 from tests.support.factories import hold, make_event, make_function, make_ticket_type, refreshed
 from tests.support.html import refusal_code
-from tickets.models import Registration
+from tests.support.http import hold_url, post_hold
+from tickets.models import Event, Hold, Registration
 
 pytestmark = pytest.mark.django_db
 
@@ -27,13 +29,6 @@ def ceremony(capacity: int = 600):
     return make_ticket_type(make_event(make_function()), name="Ceremony", capacity=capacity)
 
 
-def post_hold(client, ticket_type, quantity: int, address: str):
-    url = reverse("tickets:hold-create", kwargs={"slug": ticket_type.event.function.slug})
-    return client.post(
-        url, {"ticket_type": ticket_type.pk, "quantity": quantity}, REMOTE_ADDR=address
-    )
-
-
 class TestSeatsPerAddress:
     def test_80_fresh_sessions_from_one_address_hold_at_most_100_seats(self, client):
         ticket_type = ceremony(600)
@@ -42,7 +37,7 @@ class TestSeatsPerAddress:
         for _ in range(80):
             client.cookies.clear()  # a fresh session every time, as the attacker did
             client.get(ticket_type.event.function.get_absolute_url(), REMOTE_ADDR=address)
-            answers.append(post_hold(client, ticket_type, 10, address))
+            answers.append(post_hold(client, ticket_type, 10, address=address))
 
         statuses = [a.status_code for a in answers]
         assert statuses.count(303) == 10
@@ -53,7 +48,7 @@ class TestSeatsPerAddress:
         assert refreshed(ticket_type).reserved == 100
         # Another address is not held back by this one.
         client.cookies.clear()
-        assert post_hold(client, ticket_type, 10, unique_address()).status_code == 303
+        assert post_hold(client, ticket_type, 10, address=unique_address()).status_code == 303
 
     def test_the_cap_is_a_setting_counts_one_function_and_frees_with_the_holds(
         self, client, settings
@@ -61,15 +56,15 @@ class TestSeatsPerAddress:
         settings.HOLD_SEATS_PER_IP = 5
         ticket_type = ceremony()
         address = unique_address()
-        assert post_hold(client, ticket_type, 5, address).status_code == 303
-        assert post_hold(client, ticket_type, 1, address).status_code == 409
+        assert post_hold(client, ticket_type, 5, address=address).status_code == 303
+        assert post_hold(client, ticket_type, 1, address=address).status_code == 409
         # Another function from the same address has its own allowance.
-        assert post_hold(client, ceremony(), 5, address).status_code == 303
+        assert post_hold(client, ceremony(), 5, address=address).status_code == 303
         # Giving the seats back frees the allowance.
         registration = Registration.objects.get(function=ticket_type.event.function)
         client.post(reverse("tickets:registration-cancel", kwargs={"pk": registration.pk}))
         client.cookies.clear()
-        assert post_hold(client, ticket_type, 5, address).status_code == 303
+        assert post_hold(client, ticket_type, 5, address=address).status_code == 303
 
     def test_off_means_no_cap(self, client, settings):
         settings.HOLD_SEATS_PER_IP = None
@@ -77,13 +72,13 @@ class TestSeatsPerAddress:
         address = unique_address()
         for _ in range(12):
             client.cookies.clear()
-            assert post_hold(client, ticket_type, 10, address).status_code == 303
+            assert post_hold(client, ticket_type, 10, address=address).status_code == 303
         assert refreshed(ticket_type).reserved == 120
 
     def test_the_address_is_recorded_on_the_registration(self, client):
         ticket_type = ceremony()
         address = unique_address()
-        post_hold(client, ticket_type, 1, address)
+        post_hold(client, ticket_type, 1, address=address)
         assert Registration.objects.get().client_address == address
 
 
@@ -127,7 +122,96 @@ class TestEveryHoldCountsAgainstTheAddress:
         ticket_type = ceremony()
         address = unique_address()
         client.get(ticket_type.event.function.get_absolute_url(), REMOTE_ADDR=address)
-        statuses = [post_hold(client, ticket_type, 1, address).status_code for _ in range(4)]
+        statuses = [
+            post_hold(client, ticket_type, 1, address=address).status_code for _ in range(4)
+        ]
         # With a session all along, yet the fourth is refused by the address's bucket.
         assert statuses == [303, 303, 303, 429]
         assert refreshed(ticket_type).reserved == 3
+
+
+class TestHoldForm:
+    def test_hold_redirects_303_to_the_registration(self, client):
+        tt = make_ticket_type(capacity=10)
+        response = post_hold(client, tt, 2)
+        assert response.status_code == 303
+        registration = Registration.objects.get()
+        assert response["Location"] == reverse(
+            "tickets:registration-tickets", kwargs={"pk": registration.pk}
+        )
+        assert refreshed(tt).reserved == 2
+        assert client.session[BUYER_SESSION_KEY] == registration.buyer_key
+
+    def test_not_enough_available_is_409_with_the_reason(self, client):
+        tt = make_ticket_type(capacity=1)
+        hold(tt, 1, buyer="someone-else")
+        response = post_hold(client, tt, 1)
+        assert response.status_code == 409
+        assert "has just sold out" in response.content.decode()
+        assert refusal_code(response) == "not_enough_available"
+        assert refreshed(tt).reserved == 1
+
+    def test_cancelled_event_is_409(self, client):
+        tt = make_ticket_type(event=make_event(status=Event.Status.CANCELLED))
+        response = post_hold(client, tt)
+        assert response.status_code == 409
+        assert "cancelled" in response.content.decode()
+        assert refusal_code(response) == "event_cancelled"
+
+    def test_sales_closed_is_409(self, client):
+        tt = make_ticket_type(event=make_event(status=Event.Status.PUBLISHED))
+        tt.event.function.published = True
+        tt.sales_end = tt.event.starts_at.replace(year=2000)
+        tt.save()
+        response = post_hold(client, tt)
+        assert response.status_code == 409
+        assert refusal_code(response) == "sales_closed"
+
+    # The code is the refusal's when the service refused; None when the form did (its
+    # fields say what is wrong, as the hold-errors list).
+    @pytest.mark.parametrize(
+        ("data", "code"),
+        [
+            ({}, None),
+            ({"ticket_type": "1"}, None),
+            ({"quantity": "1"}, None),
+            ({"ticket_type": "abc", "quantity": "1"}, None),
+            ({"ticket_type": "{tt}", "quantity": "two"}, None),
+            ({"ticket_type": "{tt}", "quantity": "-3"}, None),
+            ({"ticket_type": "{tt}", "quantity": "0"}, None),
+            ({"ticket_type": "{tt}", "quantity": "1.5"}, None),
+            ({"ticket_type": "{tt}", "quantity": "99999999999999999999"}, None),
+            # above max_per_order
+            ({"ticket_type": "{tt}", "quantity": "11"}, "quantity_out_of_range"),
+            # not a ticket type of this function
+            ({"ticket_type": "999999", "quantity": "1"}, "unknown_ticket_type"),
+            ({"ticket_type": "{tt}", "quantity": "1", "registration_type": "pirate"}, None),
+        ],
+    )
+    def test_bad_input_is_400_and_changes_nothing(self, client, data, code):
+        tt = make_ticket_type(capacity=10, max_per_order=10)
+        data = {k: v.replace("{tt}", str(tt.pk)) for k, v in data.items()}
+        response = client.post(hold_url(tt.event.function), data)
+        assert response.status_code == 400
+        assert refusal_code(response) == code
+        assert refreshed(tt).reserved == 0
+        assert not Registration.objects.exists()
+        assert not Hold.objects.exists()
+
+    def test_ticket_type_of_another_function_is_400(self, client):
+        tt = make_ticket_type()
+        other = make_function()
+        response = client.post(hold_url(other), {"ticket_type": tt.pk, "quantity": 1})
+        assert response.status_code == 400
+        assert refusal_code(response) == "unknown_ticket_type"
+        assert refreshed(tt).reserved == 0
+
+    def test_get_is_not_allowed(self, client):
+        tt = make_ticket_type()
+        assert client.get(hold_url(tt.event.function)).status_code == 405
+
+    def test_lodge_quantity_counts_tables(self, client):
+        tt = make_ticket_type(capacity=100)
+        response = post_hold(client, tt, 2, registration_type="lodge")
+        assert response.status_code == 303
+        assert refreshed(tt).reserved == 20

@@ -1,0 +1,16 @@
+"""HTTP helpers for tests that drive the hold form and the wizard through Django's client."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+
+def hold_url(function) -> str:
+    return reverse("tickets:hold-create", kwargs={"slug": function.slug})
+
+
+def post_hold(client, ticket_type, quantity: int = 1, *, address: str | None = None, **fields):
+    """POST the hold form for one line; `address` as the client's REMOTE_ADDR."""
+    data = {"ticket_type": ticket_type.pk, "quantity": quantity, **fields}
+    extra = {"REMOTE_ADDR": address} if address else {}
+    return client.post(hold_url(ticket_type.event.function), data, **extra)
