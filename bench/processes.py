@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import http.client
+import itertools
 import os
 import shlex
 import signal
@@ -42,7 +43,7 @@ def production_ws_flags(conf: Path | None = None) -> list[str]:
     parser.read(conf)
     words = shlex.split(parser["program:uvicorn"]["command"])
     flags = []
-    for flag, value in zip(words, words[1:], strict=False):
+    for flag, value in itertools.pairwise(words):
         if flag.startswith("--ws") and not value.startswith("--"):
             flags += [flag, value]
     return flags
