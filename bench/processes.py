@@ -7,8 +7,11 @@ the production shape differ only in their command line (below) and environment.
 
 from __future__ import annotations
 
+import configparser
 import http.client
+import itertools
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -31,12 +34,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def production_ws_flags(conf: Path | None = None) -> list[str]:
+    """The --ws-* flags uvicorn runs with in production, read from the one place they are
+    set: its command in deployment/supervisord.conf (read as text: bench imports nothing
+    of deployment)."""
+    conf = conf or Path(settings.BASE_DIR) / "deployment" / "supervisord.conf"
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
+    parser.read(conf)
+    words = shlex.split(parser["program:uvicorn"]["command"])
+    flags = []
+    for flag, value in itertools.pairwise(words):
+        if flag.startswith("--ws") and not value.startswith("--"):
+            flags += [flag, value]
+    return flags
+
+
 ASGI_SERVERS = {
-    # The production /ws/ server: uvloop, httptools, and 1012 on shutdown.
+    # The production /ws/ server: uvloop, httptools, 1012 on shutdown, and production's
+    # frame limit and compression.
     "uvicorn": lambda port: [
         sys.executable, "-m", "uvicorn", "lodgetix.asgi:application",
         "--host", HOST, "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-        "--ws", "websockets-sansio", "--lifespan", "on", "--no-access-log",
+        *production_ws_flags(), "--lifespan", "on", "--no-access-log",
         "--log-level", "warning",
     ],
     "daphne": lambda port: [

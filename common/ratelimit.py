@@ -1,8 +1,16 @@
 """Fixed-window rate limits, shared by every view that answers 429: in Redis in production
-(so every worker process counts together), in local memory on the embedded default."""
+(so every worker process counts together), in local memory on the embedded default.
+
+Redis away: each process counts in its own memory until Redis answers again, with one log
+line per 10 s. Counting locally rather than failing open keeps the limit's purpose, stopping
+a runaway script, during the outage: the limit becomes per process (at most the limit
+times the number of worker processes), which is looser but still a limit, and a hold never
+fails because a guard could not be consulted.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -11,9 +19,21 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 
+from common.failures import REDIS_ERRORS, Breaker, FailureLog
 from common.redis import key as redis_key
 from common.redis import sync_redis_client
+
+logger = logging.getLogger(__name__)
+
+# Where a process counts while Redis is away (and on the embedded default: `cache`).
+_local_counts = LocMemCache("lodgetix-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+_redis_breaker = Breaker()
+_redis_failures = FailureLog(
+    logger, "Rate limits cannot reach Redis: counting in this process until it answers"
+)
 
 
 @dataclass(frozen=True)
@@ -36,15 +56,25 @@ def hit(key: str, *, limit: int, window: int) -> RateLimit:
 
 
 def _count(bucket_key: str, window: int) -> int:
-    if settings.REDIS_URL:
-        return _count_in_redis(sync_redis_client, bucket_key, window)
-    # The embedded default: local memory, one process, no round trips at all.
-    if cache.add(bucket_key, 1, timeout=window + 1):
+    if not settings.REDIS_URL:
+        # The embedded default: local memory, one process, no round trips at all.
+        return _count_locally(cache, bucket_key, window)
+    if _redis_breaker.closed():
+        try:
+            return _count_in_redis(sync_redis_client, bucket_key, window)
+        except REDIS_ERRORS as error:
+            _redis_breaker.tripped()
+            _redis_failures.failed(error)
+    return _count_locally(_local_counts, bucket_key, window)
+
+
+def _count_locally(counts: BaseCache, bucket_key: str, window: int) -> int:
+    if counts.add(bucket_key, 1, timeout=window + 1):
         return 1
     try:
-        return cache.incr(bucket_key)
+        return counts.incr(bucket_key)
     except ValueError:  # expired between add and incr
-        cache.add(bucket_key, 1, timeout=window + 1)
+        counts.add(bucket_key, 1, timeout=window + 1)
         return 1
 
 

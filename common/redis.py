@@ -3,6 +3,9 @@ rate limits).
 
 redis.asyncio clients belong to the event loop they first ran on, so there is one client
 per loop; keys are namespaced with REDIS_PREFIX like everything else in a shared Redis.
+
+Every client connects and reads with settings.REDIS_SOCKET_TIMEOUT, so a hung Redis costs
+a caller at most that long; callers catch common.failures.REDIS_ERRORS and degrade.
 """
 
 from __future__ import annotations
@@ -31,7 +34,11 @@ def redis_client() -> aioredis.Redis:
         # A blocking pool: when a thousand pages close at once their clean-up waits its
         # turn for a connection instead of failing with "too many connections".
         pool = aioredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, max_connections=REDIS_POOL_SIZE, timeout=20, decode_responses=True
+            settings.REDIS_URL,
+            max_connections=REDIS_POOL_SIZE,
+            timeout=20,
+            decode_responses=True,
+            **settings.REDIS_TIMEOUTS,
         )
         client = aioredis.Redis(connection_pool=pool)
         _clients[loop] = client
@@ -42,7 +49,9 @@ def redis_client() -> aioredis.Redis:
 def sync_redis_client() -> redis.Redis:
     """The client for synchronous code (request threads): thread-safe, one per process,
     made once even when a fresh worker's threads all ask for it together (common.once)."""
-    return redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    return redis.Redis.from_url(
+        settings.REDIS_URL, decode_responses=True, **settings.REDIS_TIMEOUTS
+    )
 
 
 def key(*parts: object) -> str:

@@ -48,6 +48,11 @@ def env_cap(name: str, default: int) -> int | None:
     return cap
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else float(value)
+
+
 def env_rate(name: str, default: str) -> tuple[int, int] | None:
     """A rate limit "COUNT/SECONDS" (e.g. "10/60") from the environment; "off" disables it."""
     value = (os.environ.get(name) or default).strip().lower()
@@ -79,6 +84,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Namespaces every Redis key and pub/sub channel, so two deployments (or two test runs)
 # can share one Redis. Pub/sub channels ignore the database number in REDIS_URL.
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "lodgetix")
+# Seconds any Redis client of ours waits to connect, and for each reply. Without it a
+# paused (hung, not dead) Redis held every request until the kernel gave up: p50 went from
+# 0.2 s to 25-29 s. Redis answers in well under a millisecond; a second is an outage.
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
+REDIS_TIMEOUTS = {
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+}
 
 DEBUG = env_bool("DEBUG", default=not DATABASE_URL)
 SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
@@ -171,7 +184,12 @@ if REDIS_URL:
             # Pub/sub publishes once per group message; the core layer writes one entry per
             # group member. Measured with `manage.py bench fanout` (BENCHMARKS.md).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_PREFIX},
+            # A host dict: channels-redis passes everything but the address to redis-py's
+            # ConnectionPool.from_url, so the layer gets the same timeouts as our clients.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, **REDIS_TIMEOUTS}],
+                "prefix": REDIS_PREFIX,
+            },
         }
     }
     CACHES = {
@@ -179,6 +197,9 @@ if REDIS_URL:
             "BACKEND": "common.cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_PREFIX,
+            # Passed to the connection pool. A Redis error or timeout is a miss or a
+            # skipped write (common.cache), so sessions fall through to PostgreSQL.
+            "OPTIONS": dict(REDIS_TIMEOUTS),
         }
     }
     # Sessions are read from Redis on every request and written through to PostgreSQL

@@ -15,6 +15,7 @@ counting is a ZCOUNT per step (O(log n)), so a count costs the same for 20 peopl
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,8 +23,11 @@ from typing import Protocol
 
 from django.conf import settings
 
+from common.failures import REDIS_ERRORS, FailureLog
 from common.once import process_singleton
 from common.redis import key, redis_client
+
+logger = logging.getLogger(__name__)
 
 # The registration steps, in order, as plain strings: presence counts people per step but
 # does not depend on the ticketing app that defines them (that app hands presence each
@@ -105,7 +109,15 @@ class MemoryPresenceStore:
 
 
 class RedisPresenceStore:
-    """For production: shared by every server process."""
+    """For production: shared by every server process.
+
+    Redis away: a write (touch, forget) is skipped with one log line per 10 s; the next
+    heartbeat writes everyone again, and entries nobody forgot age out after ttl(). A
+    count raises: the caller keeps showing the last counts it had.
+    """
+
+    def __init__(self) -> None:
+        self._failures = FailureLog(logger, "Presence cannot reach Redis; writes skipped")
 
     @staticmethod
     def _all(function_id: int) -> str:
@@ -118,6 +130,12 @@ class RedisPresenceStore:
     async def touch(self, function_id: int, people: Mapping[str, str]) -> None:
         if not people:
             return
+        try:
+            await self._touch(function_id, people)
+        except REDIS_ERRORS as error:
+            self._failures.failed(error)
+
+    async def _touch(self, function_id: int, people: Mapping[str, str]) -> None:
         now = time.time()
         all_key = self._all(function_id)
         async with redis_client().pipeline(transaction=True) as pipe:
@@ -134,11 +152,14 @@ class RedisPresenceStore:
             await pipe.execute()
 
     async def forget(self, function_id: int, person: str) -> None:
-        async with redis_client().pipeline(transaction=True) as pipe:
-            pipe.zrem(self._all(function_id), person)
-            for step in STEPS:
-                pipe.zrem(self._step(function_id, step), person)
-            await pipe.execute()
+        try:
+            async with redis_client().pipeline(transaction=True) as pipe:
+                pipe.zrem(self._all(function_id), person)
+                for step in STEPS:
+                    pipe.zrem(self._step(function_id, step), person)
+                await pipe.execute()
+        except REDIS_ERRORS as error:
+            self._failures.failed(error)
 
     async def counts(self, function_id: int) -> PresenceCounts:
         cutoff = time.time() - ttl()

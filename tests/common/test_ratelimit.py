@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import logging
 import uuid
 
 from common import ratelimit
 from common.ratelimit import hit
+from common.redis import sync_redis_client
+from tests.support.redis_server import unreachable_redis_url
 
 
 def fresh_key() -> str:
@@ -32,3 +35,17 @@ def test_a_new_window_starts_afresh(monkeypatch):
     assert not hit(key, limit=1, window=10).allowed
     monkeypatch.setattr(ratelimit.time, "time", lambda: 1010.5)
     assert hit(key, limit=1, window=10).allowed
+
+
+def test_with_redis_stopped_limits_count_in_this_process_and_say_so_once(settings, caplog):
+    settings.REDIS_URL = unreachable_redis_url()
+    sync_redis_client.cache_clear()
+    try:
+        key = fresh_key()
+        with caplog.at_level(logging.WARNING, logger="common.ratelimit"):
+            results = [hit(key, limit=3, window=60) for _ in range(5)]
+        # Never an error: the limit still holds, per process, while Redis is away.
+        assert [r.allowed for r in results] == [True, True, True, False, False]
+        assert len([r for r in caplog.records if "Rate limits" in r.message]) == 1
+    finally:
+        sync_redis_client.cache_clear()

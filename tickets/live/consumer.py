@@ -7,6 +7,15 @@ anything not newer than what this socket already sent is dropped.
 
 The consumer is thin: it renders fragments (tickets.live.fragments) from what arrives and
 leaves every rule to the services.
+
+Bounded (docs/design.md §4.7): a client may send CLIENT_MESSAGES_PER_SECOND messages a
+second with a burst of CLIENT_MESSAGE_BURST; past that the socket is closed with 1008
+(policy violation), after which htmx does not reconnect. uvicorn refuses frames over its
+--ws-max-size and offers no compression (deployment/supervisord.conf).
+
+Redis away (docs/design.md §4.9): a socket whose caps cannot be consulted is accepted and
+closed with 1013 "try again later", which the htmx WebSocket extension reconnects after
+(with live.js' backoff), so pages come back by themselves when Redis does.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import Counter
 
 from channels.db import database_sync_to_async
@@ -21,10 +31,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from common.buyers import buyer_key_of
 from common.client import client_address
+from common.failures import REDIS_ERRORS, FailureLog
 from presence.store import PresenceCounts
 from tickets.live import fragments
 from tickets.live.coalesce import AvailabilityBatch, newest_availability
-from tickets.live.hub import hubs
+from tickets.live.hub import NOT_LIVE_LABEL, hubs
 from tickets.live.registry import SocketIdentity, socket_caps
 from tickets.models import Function, Registration
 from tickets.services.availability import catalogue_of
@@ -36,9 +47,41 @@ logger = logging.getLogger(__name__)
 MAX_CLIENT_MESSAGE_BYTES = 4096
 ignored_client_messages: Counter[str] = Counter()
 
+# A page sends a keep-alive now and then; ten a second with a burst of twenty is far
+# beyond any page and far below what costs the server anything.
+CLIENT_MESSAGES_PER_SECOND = 10.0
+CLIENT_MESSAGE_BURST = 20
+
 # Close codes of our own (4000-4999 are for applications). htmx does not reconnect after
 # them, which is the point: the page says why live updates stopped.
 CLOSE_TOO_MANY_TABS = 4001
+# Standard codes: htmx reconnects after 1013, not after 1008.
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TRY_AGAIN_LATER = 1013
+
+_admission_failures = FailureLog(
+    logger, "Socket caps cannot reach Redis; refusing new sockets with 1013"
+)
+_cap_release_failures = FailureLog(logger, "Socket caps cannot reach Redis; entry left to age out")
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up; one per client message."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
 
 class FunctionConsumer(AsyncWebsocketConsumer):
@@ -59,12 +102,26 @@ class FunctionConsumer(AsyncWebsocketConsumer):
             address=client_address(self.scope),
             counted=bool(buyer_key),
         )
-        admission = await socket_caps().admit(self.identity)
+        try:
+            admission = await socket_caps().admit(self.identity)
+        except REDIS_ERRORS as error:
+            # Accepted, then closed: a refused handshake would also make the browser
+            # retry (as 1006), but 1013 says why, to the page and in the logs.
+            _admission_failures.failed(error)
+            await self.accept()
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         if not admission.admitted:
             await self.close()
             return
-        for channel_name in admission.evict:
-            await self.channel_layer.send(channel_name, {"type": "socket.evicted"})
+        try:
+            for channel_name in admission.evict:
+                await self.channel_layer.send(channel_name, {"type": "socket.evicted"})
+        except Exception as error:  # the layer is away: the old tab stays, no harm done
+            _admission_failures.failed(error)
+        self.admitted = True
+        self.messages = TokenBucket(CLIENT_MESSAGES_PER_SECOND, CLIENT_MESSAGE_BURST)
+        self.flooded = False
 
         self.sent_versions: dict[int, int] = {}
         self.ticket_names: dict[int, str] = {}
@@ -87,14 +144,24 @@ class FunctionConsumer(AsyncWebsocketConsumer):
         self._sender = asyncio.create_task(self._send_pushes())
 
     async def disconnect(self, code: int) -> None:
-        if self.hub is None:
-            return  # refused before it joined anything
         if hasattr(self, "_sender"):
             self._sender.cancel()
-        await hubs().leave(self.function.pk, self)
-        await socket_caps().leave(self.identity)
+        if self.hub is not None:
+            await hubs().leave(self.function.pk, self)
+        if getattr(self, "admitted", False):
+            try:
+                await socket_caps().leave(self.identity)
+            except REDIS_ERRORS as error:  # its entry ages out after SOCKET_TTL
+                _cap_release_failures.failed(error)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.flooded:
+            return  # closing already; what is still in flight is dropped
+        if not self.messages.take():
+            self.flooded = True
+            self._ignore("flood")
+            await self.close(code=CLOSE_POLICY_VIOLATION)
+            return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
         if size > MAX_CLIENT_MESSAGE_BYTES:
             self._ignore("oversized")
@@ -172,8 +239,15 @@ class FunctionConsumer(AsyncWebsocketConsumer):
 
     async def _snapshot(self) -> str:
         catalogue = await database_sync_to_async(catalogue_of)(self.function)
-        counts = await self.hub.presence.store.counts(self.function.pk)
-        parts = [fragments.live_indicator(True), self._presence_html(counts)]
+        try:
+            counts = await self.hub.presence.store.counts(self.function.pk)
+        except REDIS_ERRORS:  # the hub's last counts; its next tick says it once
+            counts = self.hub.presence.counts
+        live = self.hub.live
+        parts = [
+            fragments.live_indicator(live, None if live else NOT_LIVE_LABEL),
+            self._presence_html(counts),
+        ]
         for event, offers in catalogue:
             parts.append(fragments.event_status(event))
             for ticket_type, availability in offers:

@@ -35,8 +35,11 @@ def availability(a: TicketAvailability) -> str:
     )
 
 
-def live_indicator(live: bool) -> str:
-    return render_to_string("tickets/partials/live_indicator.html", {"live": live, "oob": True})
+def live_indicator(live: bool, label: str | None = None) -> str:
+    """LIVE, or `label` (a hub that lost its channel layer says why it is not live)."""
+    return render_to_string(
+        "tickets/partials/live_indicator.html", {"live": live, "label": label, "oob": True}
+    )
 
 
 def toast(

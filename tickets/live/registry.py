@@ -10,9 +10,13 @@ Two things, side by side:
   sockets. Per browser session the newest LIVE_MAX_SOCKETS_PER_SESSION are kept (older
   ones are told to close with 4001: they may live in another server process, so the
   eviction is a channel layer message); per client address a socket over
-  LIVE_MAX_SOCKETS_PER_IP is refused at the handshake. Both caps are soft under a burst
-  of simultaneous connects (check and add are separate round trips); that is fine for
-  their purpose - bounding what one browser or one runaway script can hold open.
+  LIVE_MAX_SOCKETS_PER_IP is refused. Both caps are exact under a burst of simultaneous
+  connects: checking and adding are one step (a Lua script in Redis; no await between
+  them in memory), because with a check and an add in separate round trips a burst from
+  one address all passed the check before any was added.
+
+A cap that cannot be consulted (Redis away) raises from `admit`; the consumer then
+refuses the socket with 1013 "try again later", after which the page reconnects.
 
 Cap entries of sockets whose server process died are not removed by anyone: per-address
 entries carry a heartbeat score and age out after SOCKET_TTL; per-session entries are
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import weakref
 from collections import Counter, OrderedDict, defaultdict
@@ -163,36 +168,67 @@ class SocketCaps(Protocol):
 
 
 class MemorySocketCaps:
-    """For the embedded default: one process holds every socket."""
+    """For the embedded default: one process holds every socket.
+
+    Check and add run with no await between them, so no other socket of the loop can
+    come in between; the lock covers the process's other loops (tests run one each).
+    """
 
     def __init__(self, per_session: int, per_ip: int) -> None:
         self.per_session = per_session
         self.per_ip = per_ip
         self._by_session: dict[str, OrderedDict[str, None]] = defaultdict(OrderedDict)
         self._by_ip: dict[str, set[str]] = defaultdict(set)
+        self._lock = threading.Lock()
 
     async def admit(self, socket: SocketIdentity) -> Admission:
-        if len(self._by_ip[socket.address]) >= self.per_ip:
-            return Admission(admitted=False)
-        self._by_ip[socket.address].add(socket.channel)
-        sockets = self._by_session[socket.person]
-        sockets[socket.channel] = None
-        evict = []
-        while len(sockets) > self.per_session:
-            oldest, _ = sockets.popitem(last=False)
-            evict.append(oldest)
-        return Admission(admitted=True, evict=evict)
+        with self._lock:  # never held across an await
+            if len(self._by_ip[socket.address]) >= self.per_ip:
+                return Admission(admitted=False)
+            self._by_ip[socket.address].add(socket.channel)
+            sockets = self._by_session[socket.person]
+            sockets[socket.channel] = None
+            evict = []
+            while len(sockets) > self.per_session:
+                oldest, _ = sockets.popitem(last=False)
+                evict.append(oldest)
+            return Admission(admitted=True, evict=evict)
 
     async def leave(self, socket: SocketIdentity) -> None:
-        self._by_ip[socket.address].discard(socket.channel)
-        if not self._by_ip[socket.address]:
-            del self._by_ip[socket.address]
-        self._by_session[socket.person].pop(socket.channel, None)
-        if not self._by_session[socket.person]:
-            del self._by_session[socket.person]
+        with self._lock:
+            self._by_ip[socket.address].discard(socket.channel)
+            if not self._by_ip[socket.address]:
+                del self._by_ip[socket.address]
+            self._by_session[socket.person].pop(socket.channel, None)
+            if not self._by_session[socket.person]:
+                del self._by_session[socket.person]
 
     async def heartbeat(self, sockets: list[SocketIdentity]) -> None:
         return None  # nothing can die without this process dying too
+
+
+# Admission in one step, so simultaneous connects are counted one after another.
+# KEYS: the address's set, the session's set. ARGV: channel, now, ttl, per_ip, per_session.
+# Returns {0} when the address is full, else {1, channels to evict (oldest first)}.
+ADMIT_SCRIPT = """
+local ip_key, session_key = KEYS[1], KEYS[2]
+local channel, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local per_ip, per_session = tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', ip_key, '-inf', now - ttl)
+if redis.call('ZCARD', ip_key) >= per_ip then
+    return {0}
+end
+redis.call('ZADD', ip_key, now, channel)
+redis.call('EXPIRE', ip_key, ttl)
+redis.call('ZADD', session_key, now, channel)
+redis.call('EXPIRE', session_key, ttl)
+-- Everything but the newest per_session, oldest first.
+local evict = redis.call('ZRANGE', session_key, 0, -(per_session + 1))
+if #evict > 0 then
+    redis.call('ZREM', session_key, unpack(evict))
+end
+return {1, evict}
+"""
 
 
 class RedisSocketCaps:
@@ -203,27 +239,15 @@ class RedisSocketCaps:
         self.per_ip = per_ip
 
     async def admit(self, socket: SocketIdentity) -> Admission:
-        redis = redis_client()
-        now = time.time()
-        ip_key = key("sockets", "ip", socket.address)
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(ip_key, "-inf", now - SOCKET_TTL)
-            pipe.zcard(ip_key)
-            _, open_from_ip = await pipe.execute()
-        if open_from_ip >= self.per_ip:
+        # register_script only hashes the source; EVALSHA loads it on first use.
+        admit = redis_client().register_script(ADMIT_SCRIPT)
+        result = await admit(
+            keys=[key("sockets", "ip", socket.address), key("sockets", "session", socket.person)],
+            args=[socket.channel, time.time(), SOCKET_TTL, self.per_ip, self.per_session],
+        )
+        if not result[0]:
             return Admission(admitted=False)
-        session_key = key("sockets", "session", socket.person)
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(ip_key, {socket.channel: now})
-            pipe.expire(ip_key, SOCKET_TTL)
-            pipe.zadd(session_key, {socket.channel: now})
-            pipe.expire(session_key, SOCKET_TTL)
-            # Everything but the newest `per_session`, oldest first.
-            pipe.zrange(session_key, 0, -(self.per_session + 1))
-            *_, evict = await pipe.execute()
-        if evict:
-            await redis.zrem(session_key, *evict)
-        return Admission(admitted=True, evict=list(evict))
+        return Admission(admitted=True, evict=list(result[1]))
 
     async def leave(self, socket: SocketIdentity) -> None:
         async with redis_client().pipeline(transaction=False) as pipe:

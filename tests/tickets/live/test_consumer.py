@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from tests.support.factories import hold, make_event, make_function, make_ticket_type
 from tests.support.html import elements_by_id, elements_with
+from tests.support.redis_server import unreachable_redis_url
 from tests.support.sockets import (
     RECEIVE_TIMEOUT,
     fragments_until,
@@ -309,3 +310,32 @@ async def test_sockets_without_a_session_are_not_counted_as_people(settings, db)
     assert (snapshot.attrs["data-total"], snapshot.attrs["data-others"]) == ("2", "2")
     for socket in (viewer, other, watcher, *anonymous):
         await socket.disconnect()
+
+
+async def test_a_flooding_socket_is_closed_with_a_policy_violation(
+    function_with_two_ticket_types,
+):
+    function, _, _ = function_with_two_ticket_types
+    socket, _ = await open_socket(function, await new_session("me"))
+    await next_fragments(socket)
+    for _ in range(consumer.CLIENT_MESSAGE_BURST):  # a burst is fine
+        await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    assert await socket.receive_nothing(timeout=0.2)
+    for _ in range(consumer.CLIENT_MESSAGE_BURST):  # a flood is not
+        await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    closed = await socket.receive_output(timeout=RECEIVE_TIMEOUT)
+    assert closed == {"type": "websocket.close", "code": consumer.CLOSE_POLICY_VIOLATION}
+
+
+async def test_with_redis_stopped_a_new_socket_is_told_to_try_again_later(
+    function_with_two_ticket_types, settings
+):
+    """Admission cannot consult the caps: accepted and closed with 1013, which htmx's
+    WebSocket extension reconnects after; never an error."""
+    function, _, _ = function_with_two_ticket_types
+    settings.REDIS_URL = unreachable_redis_url()
+    socket_caps.cache_clear()
+    socket, connected = await open_socket(function, await new_session("me"))
+    assert connected
+    closed = await socket.receive_output(timeout=RECEIVE_TIMEOUT)
+    assert closed == {"type": "websocket.close", "code": consumer.CLOSE_TRY_AGAIN_LATER}

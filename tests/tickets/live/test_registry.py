@@ -6,18 +6,24 @@ default); socket tests go through the live consumer exactly as pages do.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 import uuid
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
 
+from common.redis import key, redis_client
 from tests.support.factories import make_event, make_function, make_ticket_type
 from tests.support.sockets import new_session, next_fragments, open_socket
 from tickets.live.hub import hubs
 from tickets.live.registry import (
+    Admission,
     LocalSockets,
     MemorySocketCaps,
+    RedisSocketCaps,
     SocketIdentity,
     local_sockets,
     socket_caps,
@@ -140,3 +146,72 @@ def test_caps_come_from_settings_memory_on_the_embedded_default(settings):
         assert isinstance(socket_caps(), MemorySocketCaps)
     finally:
         socket_caps.cache_clear()
+
+
+# --- the per-address cap under a burst -------------------------------------------------------
+
+BURST, CAP = 40, 5
+
+
+class CheckThenAddRedisCaps(RedisSocketCaps):
+    """The control: admission as it was (a check and an add in separate round trips)."""
+
+    async def admit(self, socket: SocketIdentity) -> Admission:
+        redis, now = redis_client(), time.time()
+        ip_key = key("sockets", "ip", socket.address)
+        if await redis.zcard(ip_key) >= self.per_ip:
+            return Admission(admitted=False)
+        await redis.zadd(ip_key, {socket.channel: now})
+        return Admission(admitted=True)
+
+
+class CheckThenAddMemoryCaps(MemorySocketCaps):
+    """The control in memory: a check, a wait (any await), then the add."""
+
+    async def admit(self, socket: SocketIdentity) -> Admission:
+        if len(self._by_ip[socket.address]) >= self.per_ip:
+            return Admission(admitted=False)
+        await asyncio.sleep(0)
+        self._by_ip[socket.address].add(socket.channel)
+        return Admission(admitted=True)
+
+
+async def admitted_of_a_burst(caps) -> int:
+    """BURST simultaneous connects from one address; how many got in."""
+    address = f"ip-{uuid.uuid4().hex}"
+    sockets = [identity(f"p{n}", address) for n in range(BURST)]
+    admissions = await asyncio.gather(*(caps.admit(s) for s in sockets))
+    for socket, admission in zip(sockets, admissions, strict=True):
+        if admission.admitted:
+            await caps.leave(socket)
+    return sum(a.admitted for a in admissions)
+
+
+@pytest.mark.usefixtures("live_loop")
+async def test_a_burst_from_one_address_admits_exactly_the_cap():
+    caps = socket_caps()  # Redis in the services run, memory on the embedded default
+    caps.per_ip = CAP
+    assert await admitted_of_a_burst(caps) == CAP
+
+
+@pytest.mark.usefixtures("live_loop")
+async def test_the_burst_catches_a_check_then_add_cap_overshooting():
+    control = (CheckThenAddRedisCaps if settings.REDIS_URL else CheckThenAddMemoryCaps)(
+        per_session=10, per_ip=CAP
+    )
+    assert await admitted_of_a_burst(control) > CAP
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("live_loop")
+async def test_simultaneous_sockets_from_one_address_admit_exactly_the_cap(settings):
+    """The same through the consumer: sockets opened together, as a script would."""
+    settings.LIVE_MAX_SOCKETS_PER_IP = 3
+    socket_caps.cache_clear()
+    function = await _function()
+    address = ("198.51.100.77", 5000)
+    opened = await asyncio.gather(*(open_socket(function, client=address) for _ in range(12)))
+    assert sum(connected for _, connected in opened) == 3
+    for communicator, connected in opened:
+        if connected:
+            await communicator.disconnect()
