@@ -23,6 +23,9 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+# runserver speaks plain HTTP only: no SSL redirect, secure cookies or HSTS, even with
+# DEBUG off (DATABASE_URL set); README, LODGETIX_HTTPS.
+run: export LODGETIX_HTTPS ?= off
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

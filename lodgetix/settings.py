@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of the embedded default (SQLite files, a generated secret key); never committed.
@@ -48,10 +49,16 @@ def env_rate(name: str, default: str) -> tuple[int, int] | None:
     return count, window
 
 
-def _local_secret_key() -> str:
-    """A per-checkout key for the embedded default, generated once and kept in var/.
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated list from the environment, blanks dropped."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
-    Production sets SECRET_KEY so that every host signs sessions alike.
+
+def _local_secret_key() -> str:
+    """A per-checkout key for the embedded default (DEBUG on), generated once into var/.
+
+    With DEBUG off SECRET_KEY must be set: a key generated per host would sign each host's
+    sessions differently, and a lost var/ would log everyone out.
     """
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
@@ -67,12 +74,51 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "lodgetix")
 
 DEBUG = env_bool("DEBUG", default=not DATABASE_URL)
-SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-    if host.strip()
-]
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set and DEBUG is off. Set SECRET_KEY to one long random value "
+            "shared by every host, e.g. the output of\n"
+            "  python3 -c 'import secrets; print(secrets.token_urlsafe(50))'\n"
+            "or set DEBUG=1 for a local trial (a key is then generated into var/)."
+        )
+    SECRET_KEY = _local_secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+# --- HTTPS (README, "Configuration") ------------------------------------------------------
+# Production is served over HTTPS, with TLS ending at a proxy or load balancer in front of
+# `make serve`'s nginx. One switch, LODGETIX_HTTPS, turns on everything that follows from
+# that; it is on whenever DEBUG is off. `LODGETIX_HTTPS=off` is for plain HTTP on a trusted
+# local network and for the servers tests and benchmarks start on 127.0.0.1: browsers
+# would not send secure cookies over http, and the redirect would send them to an https
+# port nobody listens on. Each setting below can still be set on its own.
+HTTPS = env_bool("LODGETIX_HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=HTTPS)
+# A year: what the HSTS preload list asks for, and long enough that a returning browser
+# never tries http first.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+# Subdomains on: the site's own name (tickets.example.org) has no plain-HTTP subdomains of
+# its own. Preload off by default: it asks browsers to hard-code HTTPS for the whole
+# registrable domain, a commitment only its owner can make and that takes months to undo.
+# check --deploy warns about it (security.W021); that warning is silenced below while
+# preload is off, because off is the deliberate default (README).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# TLS ends in front of the app, so Django learns the browser's scheme from the proxy's
+# X-Forwarded-Proto (make serve's nginx passes on what the load balancer set, or its own
+# scheme). Without it, the SSL redirect would loop.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env_bool("SECURE_PROXY_SSL_HEADER", default=HTTPS)
+    else None
+)
+# Origins besides the site's own that may post forms and open live sockets, with scheme:
+# "https://tickets.example.org,https://*.example.org".
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     # daphne first: its runserver serves HTTP and WebSockets from one ASGI process.
