@@ -89,8 +89,9 @@ class ServerProcess:
     server that does not come up raises `ServerDidNotStart` with the end of it. As a
     context manager it starts (unless started), then stops and removes the log.
 
-    `env` is laid over this process's environment and `loopback_env()`. `new_session` runs the server in a
-    session of its own, so that a Ctrl-C meant for the caller does not reach it first.
+    `env` is laid over this process's environment and `loopback_env()`. `new_session`
+    runs the server in a session of its own, so that a Ctrl-C meant for the caller does not
+    reach it first.
     """
 
     READY_PROBE_TIMEOUT = 2.0

@@ -13,4 +13,4 @@ import secrets
 os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(40))
 os.environ.setdefault("LODGETIX_HTTPS", "off")
 
-from lodgetix.settings import *  # noqa: E402, F403
+from lodgetix.settings import *  # noqa: F403
