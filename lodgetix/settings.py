@@ -305,6 +305,10 @@ LIVE_MAX_SOCKETS_PER_IP = env_int("LIVE_MAX_SOCKETS_PER_IP", 200)
 # drop out of the counts after three missed heartbeats.
 PRESENCE_HEARTBEAT = env_int("PRESENCE_HEARTBEAT", 10)
 
-# Interaction batches one session may post per minute before the capture endpoint answers
-# 429. A page flushes every 5 s (12 a minute); the rest is headroom for several tabs.
+# Interaction batches one browser (its validated CSRF secret, from one address) may post
+# per minute before the capture endpoint answers 429. A page flushes every 5 s (12 a
+# minute); the rest is headroom for several tabs.
 ANALYTICS_BATCHES_PER_MINUTE = env_int("ANALYTICS_BATCHES_PER_MINUTE", 120)
+# And one client address, whatever cookies it sends: a lodge hall of a hundred browsers
+# behind one NAT, each flushing every 5 s.
+ANALYTICS_BATCHES_PER_MINUTE_PER_IP = env_int("ANALYTICS_BATCHES_PER_MINUTE_PER_IP", 1200)
