@@ -10,6 +10,7 @@ Everything an operator sets comes from the environment: DATABASE_URL, REDIS_URL,
 SECRET_KEY, DEBUG, ALLOWED_HOSTS (docs/design.md §8).
 """
 
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -131,6 +132,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    # Admin login throttling (below, "Admin login").
+    "axes",
     "tickets",
     "presence",
     "analytics",
@@ -148,6 +151,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every login attempt from a locked-out address before a password is
+    # checked, the right one included.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "lodgetix.urls"
@@ -312,3 +324,16 @@ ANALYTICS_BATCHES_PER_MINUTE = env_int("ANALYTICS_BATCHES_PER_MINUTE", 120)
 # And one client address, whatever cookies it sends: a lodge hall of a hundred browsers
 # behind one NAT, each flushing every 5 s.
 ANALYTICS_BATCHES_PER_MINUTE_PER_IP = env_int("ANALYTICS_BATCHES_PER_MINUTE_PER_IP", 1200)
+
+# --- Admin login --------------------------------------------------------------------------
+# django-axes counts failed logins per client address (our one reader of it, so behind
+# nginx the X-Real-IP it passes) in the database, which SQLite and PostgreSQL both keep
+# across restarts and processes. Past the limit every login from that address - the right
+# password included - answers 429 until the cool-off has passed since the last failure.
+AXES_CLIENT_IP_CALLABLE = "common.client.client_ip"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15))
+# A staff member who gets in clears their address's count.
+AXES_RESET_ON_SUCCESS = True

@@ -3,6 +3,7 @@ off, one switch for plain HTTP, and `check --deploy` clean with production setti
 
 from __future__ import annotations
 
+import datetime
 import os
 import runpy
 import secrets
@@ -10,8 +11,12 @@ import subprocess
 import sys
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
+from django.utils import timezone
 
 SETTINGS_FILE = str(settings.BASE_DIR / "lodgetix" / "settings.py")
 # Whatever the test run set; each test says what its settings get.
@@ -141,3 +146,55 @@ def test_check_deploy_warns_about_plain_http():
     result = check_deploy(production_env(LODGETIX_HTTPS="off"))
     assert result.returncode != 0
     assert "security.W008" in result.stderr + result.stdout
+
+
+# --- admin login throttling ---------------------------------------------------------------
+
+ADMIN_LOGIN = "/admin/login/"
+STAFF_PASSWORD = "a-long-staff-password"
+
+
+def log_in(client, password: str):
+    return client.post(ADMIN_LOGIN, {"username": "staff", "password": password, "next": "/admin/"})
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_user(
+        "staff", password=STAFF_PASSWORD, is_staff=True, is_superuser=True
+    )
+
+
+def test_failed_admin_logins_lock_the_address_out_until_the_cool_off(staff, settings):
+    attacker = Client(REMOTE_ADDR="10.6.6.6")
+    answers = [
+        log_in(attacker, f"guess-{n}").status_code for n in range(settings.AXES_FAILURE_LIMIT)
+    ]
+    # The form again for each wrong guess, then locked: the right password is refused too.
+    assert answers[:-1] == [200] * (settings.AXES_FAILURE_LIMIT - 1)
+    assert answers[-1] == 429
+    locked = log_in(attacker, STAFF_PASSWORD)
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in attacker.session
+
+    # Another address is unaffected: staff at the lodge office still get in.
+    office = Client(REMOTE_ADDR="10.1.2.3")
+    assert log_in(office, STAFF_PASSWORD).status_code == 302
+    assert office.get("/admin/").status_code == 200
+
+    # After the cool-off (counted from the last failure) the address may log in again.
+    AccessAttempt.objects.filter(ip_address="10.6.6.6").update(
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - datetime.timedelta(seconds=1)
+    )
+    assert log_in(attacker, STAFF_PASSWORD).status_code == 302
+
+
+def test_behind_our_proxy_the_lockout_follows_the_forwarded_address(staff, settings):
+    settings.BEHIND_PROXY = True
+    # Behind nginx every request comes from the same (Unix socket) peer.
+    first = Client(REMOTE_ADDR="", HTTP_X_REAL_IP="203.0.113.7")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        log_in(first, f"guess-{n}")
+    assert log_in(first, STAFF_PASSWORD).status_code == 429
+    second = Client(REMOTE_ADDR="", HTTP_X_REAL_IP="203.0.113.8")
+    assert log_in(second, STAFF_PASSWORD).status_code == 302
