@@ -289,6 +289,16 @@ LOGGING = {
 
 # How often the expiry sweeper looks for expired holds, in seconds.
 HOLD_SWEEP_INTERVAL = env_int("HOLD_SWEEP_INTERVAL", 2)
+# Seconds between the sweeper's housekeeping (common/housekeeping.py): expired sessions,
+# interactions past ANALYTICS_RETENTION_DAYS, abandoned registrations' people past
+# PERSONAL_DATA_RETENTION_DAYS. 0 turns housekeeping off.
+HOUSEKEEPING_INTERVAL = env_int("HOUSEKEEPING_INTERVAL", 3600)
+# Days interactions are kept (0: for good). Half a year shows a season of functions.
+ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 180)
+# Days an expired (or never-confirmed, cancelled) registration keeps the names, emails,
+# phones and dietary notes of its people (0: for good): long enough to answer a buyer who
+# asks what became of it, no longer.
+PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 30)
 # Where the sweeper runs. On the embedded default only the server process can reach its
 # sockets (in-memory channel layer), so it sweeps there; with Redis a separate
 # `release_expired_holds --loop` process does it and broadcasts through Redis.
