@@ -29,6 +29,9 @@ node_modules/.installed: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# runserver speaks plain HTTP only: no SSL redirect, secure cookies or HSTS, even with
+# DEBUG off (DATABASE_URL set); README, LODGETIX_HTTPS.
+run: export LODGETIX_HTTPS ?= off
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

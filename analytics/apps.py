@@ -8,8 +8,10 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from analytics.services import retention
         from analytics.services.context import function_ids
         from analytics.services.server_events import record_registration_change
+        from common import housekeeping
         from tickets.models import Function
         from tickets.signals import registration_changed
 
@@ -20,3 +22,5 @@ class AnalyticsConfig(AppConfig):
             signal.connect(
                 function_ids.forget, sender=Function, weak=False, dispatch_uid="analytics.function"
             )
+        # Run by the sweeper (README, "What is kept and for how long").
+        housekeeping.register("interactions", retention.prune_on_schedule)

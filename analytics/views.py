@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.crypto import salted_hmac
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -36,12 +37,12 @@ def capture_events(request: HttpRequest) -> HttpResponse:
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
         buyer_key=buyer_key,
     )
-    # Enough to stop a runaway page; a client that forges cookies to get around it is
-    # for the proxy in front to stop by address.
-    rate_key = sender.session_id or sender.visitor_id or f"ip:{client_address(request)}"
+    # Per address first, before reading anything: every other key is the client's to
+    # pick, and an address's bucket is what a client minting fresh cookies runs into.
+    address = client_address(request)
     limit = ratelimit.hit(
-        f"analytics:{rate_key}",
-        limit=settings.ANALYTICS_BATCHES_PER_MINUTE,
+        f"analytics:ip:{address}",
+        limit=settings.ANALYTICS_BATCHES_PER_MINUTE_PER_IP,
         window=RATE_WINDOW_SECONDS,
     )
     if not limit.allowed:
@@ -58,4 +59,16 @@ def capture_events(request: HttpRequest) -> HttpResponse:
 
 @csrf_protect
 def _capture_checked(request: HttpRequest, batch: Batch, sender: Sender) -> HttpResponse:
+    # Per browser: the CSRF secret Django has just checked the token against (unmasked,
+    # in META["CSRF_COOKIE"]), with the address - not the session or visitor cookie, which
+    # the client may send made up. Hashed, so no secret is kept in the limiter's store.
+    secret = request.META.get("CSRF_COOKIE", "")
+    browser = salted_hmac("lodgetix.analytics.rate", f"{client_address(request)} {secret}")
+    limit = ratelimit.hit(
+        f"analytics:browser:{browser.hexdigest()[:32]}",
+        limit=settings.ANALYTICS_BATCHES_PER_MINUTE,
+        window=RATE_WINDOW_SECONDS,
+    )
+    if not limit.allowed:
+        return error_json(TooManyBatches(limit.retry_after))
     return JsonResponse(capture.capture_batch(batch, sender).as_json(), status=202)

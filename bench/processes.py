@@ -65,6 +65,18 @@ ASGI_SERVERS = {
 }  # fmt: skip
 
 
+def loopback_env() -> dict[str, str]:
+    """What every server started here gets beneath its own environment: this process's
+    settings module and signing key, and plain HTTP - it listens on 127.0.0.1 and nobody
+    reaches it through TLS, so no SSL redirect, secure cookies or HSTS (README,
+    `LODGETIX_HTTPS`)."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "lodgetix.settings",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "LODGETIX_HTTPS": "off",
+    }
+
+
 def serve_command(port: int) -> list[str]:
     """The production shape (`make serve`: nginx, gunicorn, uvicorn, the sweeper) on `port`."""
     return [sys.executable, "-m", "deployment.serve", "--port", str(port)]
@@ -96,8 +108,9 @@ class ServerProcess:
     server that does not come up raises `ServerDidNotStart` with the end of it. As a
     context manager it starts (unless started), then stops and removes the log.
 
-    `env` is laid over this process's environment. `new_session` runs the server in a
-    session of its own, so that a Ctrl-C meant for the caller does not reach it first.
+    `env` is laid over this process's environment and `loopback_env()`. `new_session`
+    runs the server in a session of its own, so that a Ctrl-C meant for the caller does not
+    reach it first.
     """
 
     READY_PROBE_TIMEOUT = 2.0
@@ -117,7 +130,7 @@ class ServerProcess:
         self.command = list(command)
         self.port = port
         self.url = f"http://{HOST}:{port}"
-        self.env = dict(env or {})
+        self.env = {**loopback_env(), **(env or {})}
         self.new_session = new_session
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout

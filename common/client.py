@@ -30,3 +30,10 @@ def client_address(request_or_scope: HttpRequest | Mapping[str, Any]) -> str:
     # An ASGI scope (the WebSocket consumer): uvicorn has already applied the proxy header.
     client = request_or_scope.get("client")
     return (client[0] if client else None) or UNKNOWN
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """client_address() for stores that keep an IP address or nothing (django-axes'
+    AXES_CLIENT_IP_CALLABLE): None where the address is unknown."""
+    address = client_address(request)
+    return None if address == UNKNOWN else address

@@ -10,17 +10,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from common.origins import SameOriginValidator  # noqa: E402
 from common.server_tasks import ServerProcess  # noqa: E402
 from lodgetix.routing import websocket_urlpatterns  # noqa: E402
 from tickets.live.publisher import bind_publisher_to_server_loop  # noqa: E402
 from tickets.live.registry import keep_socket_entries_fresh_forever  # noqa: E402
 from tickets.sweeper import sweep_expired_holds_forever  # noqa: E402
 
-# Sessions and users on the socket as on pages; only our own hosts may open one.
-websocket_app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+# Sessions and users on the socket as on pages; only pages of this site (same scheme, host
+# and port) or CSRF_TRUSTED_ORIGINS may open one.
+websocket_app = SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 
 application = ServerProcess(
     ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app}),

@@ -10,11 +10,13 @@ Everything an operator sets comes from the environment: DATABASE_URL, REDIS_URL,
 SECRET_KEY, DEBUG, ALLOWED_HOSTS (docs/design.md §8).
 """
 
+import datetime
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of the embedded default (SQLite files, a generated secret key); never committed.
@@ -67,10 +69,16 @@ def env_rate(name: str, default: str) -> tuple[int, int] | None:
     return count, window
 
 
-def _local_secret_key() -> str:
-    """A per-checkout key for the embedded default, generated once and kept in var/.
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated list from the environment, blanks dropped."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
-    Production sets SECRET_KEY so that every host signs sessions alike.
+
+def _local_secret_key() -> str:
+    """A per-checkout key for the embedded default (DEBUG on), generated once into var/.
+
+    With DEBUG off SECRET_KEY must be set: a key generated per host would sign each host's
+    sessions differently, and a lost var/ would log everyone out.
     """
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
@@ -94,12 +102,51 @@ REDIS_TIMEOUTS = {
 }
 
 DEBUG = env_bool("DEBUG", default=not DATABASE_URL)
-SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-    if host.strip()
-]
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set and DEBUG is off. Set SECRET_KEY to one long random value "
+            "shared by every host, e.g. the output of\n"
+            "  python3 -c 'import secrets; print(secrets.token_urlsafe(50))'\n"
+            "or set DEBUG=1 for a local trial (a key is then generated into var/)."
+        )
+    SECRET_KEY = _local_secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+# --- HTTPS (README, "Configuration") ------------------------------------------------------
+# Production is served over HTTPS, with TLS ending at a proxy or load balancer in front of
+# `make serve`'s nginx. One switch, LODGETIX_HTTPS, turns on everything that follows from
+# that; it is on whenever DEBUG is off. `LODGETIX_HTTPS=off` is for plain HTTP on a trusted
+# local network and for the servers tests and benchmarks start on 127.0.0.1: browsers
+# would not send secure cookies over http, and the redirect would send them to an https
+# port nobody listens on. Each setting below can still be set on its own.
+HTTPS = env_bool("LODGETIX_HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=HTTPS)
+# A year: what the HSTS preload list asks for, and long enough that a returning browser
+# never tries http first.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+# Subdomains on: the site's own name (tickets.example.org) has no plain-HTTP subdomains of
+# its own. Preload off by default: it asks browsers to hard-code HTTPS for the whole
+# registrable domain, a commitment only its owner can make and that takes months to undo.
+# check --deploy warns about it (security.W021); that warning is silenced below while
+# preload is off, because off is the deliberate default (README).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# TLS ends in front of the app, so Django learns the browser's scheme from the proxy's
+# X-Forwarded-Proto (make serve's nginx passes on what the load balancer set, or its own
+# scheme). Without it, the SSL redirect would loop.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env_bool("SECURE_PROXY_SSL_HEADER", default=HTTPS)
+    else None
+)
+# Origins besides the site's own that may post forms and open live sockets, with scheme:
+# "https://tickets.example.org,https://*.example.org".
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     # daphne first: its runserver serves HTTP and WebSockets from one ASGI process.
@@ -112,6 +159,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    # Admin login throttling (below, "Admin login").
+    "axes",
     "tickets",
     "presence",
     "analytics",
@@ -129,6 +178,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every login attempt from a locked-out address before a password is
+    # checked, the right one included.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "lodgetix.urls"
@@ -266,6 +324,16 @@ LOGGING = {
 
 # How often the expiry sweeper looks for expired holds, in seconds.
 HOLD_SWEEP_INTERVAL = env_int("HOLD_SWEEP_INTERVAL", 2)
+# Seconds between the sweeper's housekeeping (common/housekeeping.py): expired sessions,
+# interactions past ANALYTICS_RETENTION_DAYS, unsold registrations' people past
+# PERSONAL_DATA_RETENTION_DAYS. 0 turns housekeeping off.
+HOUSEKEEPING_INTERVAL = env_int("HOUSEKEEPING_INTERVAL", 3600)
+# Days interactions are kept (0: for good). Half a year shows a season of functions.
+ANALYTICS_RETENTION_DAYS = env_int("ANALYTICS_RETENTION_DAYS", 180)
+# Days an expired (or never-confirmed, cancelled) registration keeps the names, emails,
+# phones and dietary notes of its people (0: for good): long enough to answer a buyer who
+# asks what became of it, no longer.
+PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 30)
 # Where the sweeper runs. On the embedded default only the server process can reach its
 # sockets (in-memory channel layer), so it sweeps there; with Redis a separate
 # `release_expired_holds --loop` process does it and broadcasts through Redis.
@@ -299,6 +367,23 @@ LIVE_MAX_SOCKETS_PER_IP = env_int("LIVE_MAX_SOCKETS_PER_IP", 200)
 # drop out of the counts after three missed heartbeats.
 PRESENCE_HEARTBEAT = env_int("PRESENCE_HEARTBEAT", 10)
 
-# Interaction batches one session may post per minute before the capture endpoint answers
-# 429. A page flushes every 5 s (12 a minute); the rest is headroom for several tabs.
+# Interaction batches one browser (its validated CSRF secret, from one address) may post
+# per minute before the capture endpoint answers 429. A page flushes every 5 s (12 a
+# minute); the rest is headroom for several tabs.
 ANALYTICS_BATCHES_PER_MINUTE = env_int("ANALYTICS_BATCHES_PER_MINUTE", 120)
+# And one client address, whatever cookies it sends: a lodge hall of a hundred browsers
+# behind one NAT, each flushing every 5 s.
+ANALYTICS_BATCHES_PER_MINUTE_PER_IP = env_int("ANALYTICS_BATCHES_PER_MINUTE_PER_IP", 1200)
+
+# --- Admin login --------------------------------------------------------------------------
+# django-axes counts failed logins per client address (our one reader of it, so behind
+# nginx the X-Real-IP it passes) in the database, which SQLite and PostgreSQL both keep
+# across restarts and processes. Past the limit every login from that address - the right
+# password included - answers 429 until the cool-off has passed since the last failure.
+AXES_CLIENT_IP_CALLABLE = "common.client.client_ip"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15))
+# A staff member who gets in clears their address's count.
+AXES_RESET_ON_SUCCESS = True

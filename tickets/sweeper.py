@@ -8,6 +8,7 @@ import logging
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from common.housekeeping import Schedule
 from tickets.services.holds import release_expired_holds
 
 logger = logging.getLogger(__name__)
@@ -15,10 +16,15 @@ logger = logging.getLogger(__name__)
 
 async def sweep_expired_holds_forever() -> None:
     logger.info("Sweeping expired holds every %ss inside the server", settings.HOLD_SWEEP_INTERVAL)
+    housekeeping = Schedule(settings.HOUSEKEEPING_INTERVAL)
     while True:
         try:
             await database_sync_to_async(release_expired_holds)()
         except Exception:
             # A failed sweep (database restarting) is retried on the next tick.
             logger.exception("Sweep of expired holds failed")
+        # Sessions, old interactions, unsold registrations' people; each job logs its
+        # own failure.
+        for line in await database_sync_to_async(housekeeping.run_due)():
+            logger.info("Housekeeping: %s", line)
         await asyncio.sleep(settings.HOLD_SWEEP_INTERVAL)

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from analytics.models import Interaction
 from analytics.services.storage import COLUMNS
+from common.spreadsheets import safe_row
 
 FORMATS = ("jsonl", "csv")
 # Every stored column but the internal primary key, as storage writes them.
@@ -29,7 +30,8 @@ def interactions_since(
 
 
 def write(rows: Iterable[dict], stream: TextIO, fmt: str) -> int:
-    """Write rows as JSON lines or CSV (data as JSON text); returns how many."""
+    """Write rows as JSON lines or CSV (data as JSON text; text that would start a
+    formula prefixed with `'`); returns how many."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     count = 0
@@ -41,7 +43,8 @@ def write(rows: Iterable[dict], stream: TextIO, fmt: str) -> int:
     writer = csv.DictWriter(stream, fieldnames=FIELDS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "data": json.dumps(row["data"], ensure_ascii=False)})
+        # Page URLs, user agents and data come from visitors: no cell may be a formula.
+        writer.writerow(safe_row({**row, "data": json.dumps(row["data"], ensure_ascii=False)}))
         count += 1
     return count
 

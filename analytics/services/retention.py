@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from analytics.models import Interaction
 
@@ -35,3 +37,22 @@ def prune(before: datetime.datetime, *, batch_size: int = PRUNE_BATCH_SIZE) -> I
                 return
             deleted, _ = Interaction.objects.filter(pk__in=ids).delete()
         yield deleted
+
+
+# Batches one scheduled prune deletes at most, so a first prune of a large table never
+# holds the sweeper (and the holds it releases) for long; the rest goes next time.
+SCHEDULED_PRUNE_BATCHES = 10
+
+
+def prune_on_schedule() -> str | None:
+    """The housekeeping job: delete interactions older than ANALYTICS_RETENTION_DAYS."""
+    days = settings.ANALYTICS_RETENTION_DAYS
+    if days <= 0:
+        return None  # kept for good: the operator turned it off
+    before = timezone.now() - datetime.timedelta(days=days)
+    deleted = 0
+    for batch, count in enumerate(prune(before), start=1):
+        deleted += count
+        if batch >= SCHEDULED_PRUNE_BATCHES:
+            break
+    return f"deleted {deleted:,} interaction(s) over {days} days old" if deleted else None

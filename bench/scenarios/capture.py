@@ -236,6 +236,7 @@ def gunicorn_server(*, workers: int, threads: int) -> ServerProcess:
         # Each sender posts far faster than any page: lift the per-visitor limit (the
         # check itself still runs on every request).
         "ANALYTICS_BATCHES_PER_MINUTE": str(10**9),
+        "ANALYTICS_BATCHES_PER_MINUTE_PER_IP": str(10**9),
     }
     return ServerProcess("gunicorn", command, port=port, env=env, start_timeout=30)
 

@@ -335,7 +335,6 @@ def _production_shape(url: str | None) -> Iterator[str]:
         "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": settings.REDIS_URL,
         "REDIS_PREFIX": settings.REDIS_PREFIX,
-        "SECRET_KEY": settings.SECRET_KEY,
         # Every bench buyer comes from 127.0.0.1; a real crowd comes from many addresses.
         "HOLD_RATE_LIMIT_PER_IP": "off",
         "HOLD_SEATS_PER_IP": "off",

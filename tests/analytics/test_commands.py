@@ -109,6 +109,22 @@ class TestExport:
         assert rows[0]["function_id"] == ""
         assert f"Exported 2 interaction(s) to {target}." in err
 
+    def test_csv_cells_that_would_be_formulas_are_quoted(self, tmp_path):
+        formula = '=HYPERLINK("http://evil.example","Refund")'
+        make_interaction(
+            occurred_at=days_ago(1), page_url=formula, user_agent="@SUM(A1)", action="form.submit"
+        )
+        target = tmp_path / "interactions.csv"
+
+        run("analytics_export", "--since", days_ago(2).isoformat(), "--format", "csv",
+            "--output", str(target))  # fmt: skip
+
+        with target.open(newline="", encoding="utf-8") as stream:
+            (row,) = list(csv.DictReader(stream))
+        assert row["page_url"] == "'" + formula
+        assert row["user_agent"] == "'@SUM(A1)"
+        assert row["action"] == "form.submit"
+
     @pytest.mark.parametrize(
         ("args", "message"),
         [

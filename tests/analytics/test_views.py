@@ -177,6 +177,30 @@ def test_past_the_per_session_rate_the_answer_is_429(visitor, settings):
     assert another_session.status_code == 202
 
 
+def test_a_made_up_session_cookie_does_not_buy_a_fresh_allowance(visitor, settings):
+    settings.ANALYTICS_BATCHES_PER_MINUTE = 2
+    batch = interaction_batch([interaction_event()])
+    assert [visitor.post(batch).status_code for _ in range(2)] == [202, 202]
+
+    # The limit is keyed on the CSRF secret Django validated and the address, not on the
+    # session (or visitor) cookie the client sends.
+    visitor.client.cookies[settings.SESSION_COOKIE_NAME] = "made-up-session-key"
+    assert visitor.post(batch).status_code == 429
+
+
+def test_fresh_csrf_cookies_from_one_address_share_its_allowance(settings):
+    settings.ANALYTICS_BATCHES_PER_MINUTE_PER_IP = 3
+    batch = interaction_batch([interaction_event()])
+
+    # A client minting a new CSRF cookie (and token) for every post: each is a new
+    # browser, but all come from one address.
+    answers = [Visitor(remote_addr="10.1.1.1").post(batch).status_code for _ in range(4)]
+    elsewhere = Visitor(remote_addr="10.2.2.2").post(batch)
+
+    assert answers == [202, 202, 202, 429]
+    assert elsewhere.status_code == 202
+
+
 def test_session_user_and_user_agent_come_from_the_request_not_the_body(visitor):
     user = get_user_model().objects.create_user("mason", password="a-long-test-password")
     visitor.client.force_login(user)

@@ -19,7 +19,7 @@ import pytest
 import websockets
 from django.conf import settings
 
-from bench.processes import free_port
+from bench.processes import free_port, loopback_env
 from deployment import serve
 from tests.support.servers import database_url_of_this_run
 from tests.support.serving import require_nginx
@@ -98,9 +98,10 @@ def shape(transactional_db):
     run_dir = Path(settings.VAR_DIR) / f"serve-test-{port}"
     env = {
         **os.environ,
+        # The production settings, over plain HTTP on 127.0.0.1 (README, LODGETIX_HTTPS).
+        **loopback_env(),
         "DATABASE_URL": database_url_of_this_run(),
         "REDIS_URL": settings.REDIS_URL,
-        "SECRET_KEY": settings.SECRET_KEY,
         "LODGETIX_SERVE_RUN_DIR": str(run_dir),
     }
     process = subprocess.Popen(

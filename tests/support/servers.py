@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 
-from bench.processes import ASGI_SERVERS, ServerProcess, database_url, free_port
+from bench.processes import ASGI_SERVERS, ServerProcess, database_url, free_port, loopback_env
 
 
 def database_url_of_this_run() -> str:
@@ -35,10 +35,10 @@ class AsgiServer(ServerProcess):
     def start(self, timeout: float = 30) -> AsgiServer:
         # Read at each start: the test's settings and database are those of that moment.
         self.env = {
-            "DJANGO_SETTINGS_MODULE": "lodgetix.settings",
+            # DEBUG off as in production, over plain HTTP on 127.0.0.1 (loopback_env).
+            **loopback_env(),
             "DATABASE_URL": database_url_of_this_run(),
             "REDIS_URL": settings.REDIS_URL,
-            "SECRET_KEY": settings.SECRET_KEY,
             "DEBUG": "0",
             "DB_CONN_MAX_AGE": "0",
             "HOLD_SWEEP_INTERVAL": "1",

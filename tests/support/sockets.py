@@ -14,6 +14,8 @@ from lodgetix.asgi import websocket_app
 from tests.support.html import elements_by_id
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+# What a browser sends with it: the socket's own host (the scope's scheme is ws).
+HOST = (b"host", b"127.0.0.1")
 RECEIVE_TIMEOUT = 5
 
 
@@ -26,8 +28,8 @@ def new_session(buyer_key: str | None = None) -> str:
     return session.session_key
 
 
-async def open_socket(function, session_key=None, *, origin=ORIGIN, client=None):
-    headers = [origin]
+async def open_socket(function, session_key=None, *, origin=ORIGIN, client=None, host=HOST):
+    headers = [origin, host]
     if session_key:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
     communicator = WebsocketCommunicator(

@@ -23,11 +23,20 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-class TestSeedDemo:
-    def test_seeds_the_demo_function_once(self, settings, tmp_path, monkeypatch):
-        from tickets.management.commands import seed_demo
+@pytest.fixture
+def password_file(settings, tmp_path, monkeypatch):
+    """seed_demo as `make run` runs it: DEBUG on, its password file in a fresh var/."""
+    from tickets.management.commands import seed_demo
 
-        monkeypatch.setattr(seed_demo, "PASSWORD_FILE", tmp_path / "password")
+    settings.DEBUG = True
+    monkeypatch.delenv("LODGETIX_STAFF_PASSWORD", raising=False)
+    path = tmp_path / "password"
+    monkeypatch.setattr(seed_demo, "PASSWORD_FILE", path)
+    return path
+
+
+class TestSeedDemo:
+    def test_seeds_the_demo_function_once(self, password_file):
         first = run("seed_demo")
         second = run("seed_demo")
         assert "Created demo function" in first
@@ -51,18 +60,46 @@ class TestSeedDemo:
         assert Registration.objects.filter(status="confirmed").count() == 2
         run("reconcile_inventory")  # the seeded sales left no drift
 
-    def test_prints_a_working_staff_login_every_time(self, tmp_path, monkeypatch):
-        from tickets.management.commands import seed_demo
-
-        monkeypatch.setattr(seed_demo, "PASSWORD_FILE", tmp_path / "password")
+    def test_says_where_a_working_staff_password_is_kept_never_the_password(self, password_file):
         first = run("seed_demo")
         second = run("seed_demo")
         login = next(line for line in first.splitlines() if line.startswith("Staff login"))
+        assert login == f"Staff login for /admin/: user staff, password in {password_file}"
         assert login in second
-        password = login.rsplit(" ", 1)[1]
+        password = password_file.read_text().strip()
+        assert password not in first + second
         user = get_user_model().objects.get(username="staff")
         assert user.is_staff
         assert user.check_password(password)
+
+    def test_the_password_file_is_only_its_owners_from_the_start(self, password_file):
+        run("seed_demo")
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        # A reset (the password no longer matches) writes a new 0600 file, printed nowhere.
+        user = get_user_model().objects.get(username="staff")
+        user.set_password("something-else-entirely")
+        user.save()
+        output = run("seed_demo")
+        new_password = password_file.read_text().strip()
+        assert new_password not in output
+        assert get_user_model().objects.get(username="staff").check_password(new_password)
+        assert password_file.stat().st_mode & 0o777 == 0o600
+
+    def test_a_password_from_the_environment_is_not_written_down(self, password_file, monkeypatch):
+        monkeypatch.setenv("LODGETIX_STAFF_PASSWORD", "a-long-demo-password")
+        output = run("seed_demo")
+        assert "password from LODGETIX_STAFF_PASSWORD" in output
+        assert "a-long-demo-password" not in output
+        assert not password_file.exists()
+        assert get_user_model().objects.get(username="staff").check_password("a-long-demo-password")
+
+    def test_with_debug_off_it_refuses_unless_forced(self, password_file, settings):
+        settings.DEBUG = False
+        with pytest.raises(CommandError, match="--force"):
+            run("seed_demo")
+        assert not Function.objects.exists()
+        assert not get_user_model().objects.exists()
+        assert "Created demo function" in run("seed_demo", "--force")
 
 
 class TestReleaseExpiredHolds:

@@ -257,6 +257,28 @@ async def test_foreign_origin_is_refused(function_with_two_ticket_types):
     assert not connected
 
 
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"https://127.0.0.1",  # another scheme of this host
+        b"http://127.0.0.1:8080",  # another port of this host
+        b"null",  # a sandboxed frame or a file
+    ],
+)
+async def test_another_scheme_or_port_of_this_host_is_refused(
+    function_with_two_ticket_types, origin
+):
+    function, _, _ = function_with_two_ticket_types
+    _, connected = await open_socket(function, origin=(b"origin", origin))
+    assert not connected
+
+
+async def test_a_socket_without_an_origin_is_refused(function_with_two_ticket_types):
+    function, _, _ = function_with_two_ticket_types
+    _, connected = await open_socket(function, origin=(b"user-agent", b"a script"))
+    assert not connected
+
+
 async def test_changes_of_another_function_do_not_arrive(function_with_two_ticket_types):
     function, _, _ = function_with_two_ticket_types
     other = await database_sync_to_async(make_ticket_type)(capacity=5)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connections
 
+from common.housekeeping import Schedule
 from tickets.services.holds import Sweep, release_expired_holds
 
 logger = logging.getLogger("tickets.sweeper")
@@ -14,7 +15,9 @@ logger = logging.getLogger("tickets.sweeper")
 class Command(BaseCommand):
     help = (
         "Release holds whose time is up and broadcast the seats coming back. With --loop, "
-        "keep sweeping every few seconds (the production sweeper)."
+        "keep sweeping every few seconds (the production sweeper), and every "
+        "HOUSEKEEPING_INTERVAL seconds clear expired sessions, prune old interactions and "
+        "forget unsold registrations' people."
     )
 
     def add_arguments(self, parser) -> None:
@@ -41,6 +44,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"Sweeping expired holds every {interval:g}s; Ctrl-C to stop.")
+        housekeeping = Schedule(settings.HOUSEKEEPING_INTERVAL)
         while not stopping:
             close_old_connections()
             try:
@@ -49,6 +53,10 @@ class Command(BaseCommand):
                 # The database restarting must not kill the sweeper; try again next tick.
                 logger.exception("Sweep failed; retrying in %ss", interval)
                 connections.close_all()
+            # In the sweeper, not a daemon of its own: it runs once per host in every
+            # shape. Each job logs its own failure and is tried again next time.
+            for line in housekeeping.run_due():
+                self.stdout.write(f"Housekeeping: {line}")
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))

@@ -2,10 +2,11 @@ import datetime
 import os
 import secrets
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -75,14 +76,29 @@ class Command(BaseCommand):
         "what exists is left alone."
     )
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even with DEBUG off (a production database gets a superuser).",
+        )
+
+    def handle(self, *args, force: bool = False, **options) -> None:
+        # With DEBUG off this is most likely a production database, where a demo function
+        # and a superuser with a known password have no business.
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo adds a demo function and a superuser; DEBUG is off, so this looks "
+                "like a production database. Run it with --force if it is not (or, for "
+                "`make run` on a local trial database, set DEBUG=1)."
+            )
         function, created = self._function()
         if created:
             self.stdout.write(self.style.SUCCESS(f"Created demo function {function.name}."))
         else:
             self.stdout.write(f"Demo function {function.name} already exists; left as it is.")
-        username, password = self._staff_login()
-        self.stdout.write(f"Staff login for /admin/: {username} / {password}")
+        # Where the password is, never the password: terminal logs and CI logs keep it.
+        self.stdout.write(f"Staff login for /admin/: {self._staff_login()}")
 
     def _function(self) -> tuple[Function, bool]:
         existing = Function.objects.filter(slug=FUNCTION_SLUG).first()
@@ -177,14 +193,21 @@ class Command(BaseCommand):
             payment_status=Registration.PaymentStatus.PAID,
         )
 
-    def _staff_login(self) -> tuple[str, str]:
+    def _staff_login(self) -> str:
+        """Make sure the staff user's password is one we know; say where it is kept."""
         User = get_user_model()
-        password = os.environ.get("LODGETIX_STAFF_PASSWORD") or (
+        from_env = os.environ.get("LODGETIX_STAFF_PASSWORD")
+        where = (
+            "password from LODGETIX_STAFF_PASSWORD"
+            if from_env
+            else f"password in {_shown_path(PASSWORD_FILE)}"
+        )
+        password = from_env or (
             PASSWORD_FILE.read_text().strip() if PASSWORD_FILE.exists() else None
         )
         user = User.objects.filter(username=STAFF_USERNAME).first()
         if user is not None and password and user.check_password(password):
-            return STAFF_USERNAME, password
+            return f"user {STAFF_USERNAME}, {where}"
         # New user, or a password we no longer know: set one and remember it locally
         # (var/ is never committed).
         password = password or secrets.token_urlsafe(12)
@@ -193,6 +216,31 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-        PASSWORD_FILE.write_text(password + "\n")
-        PASSWORD_FILE.chmod(0o600)
-        return STAFF_USERNAME, password
+        if not from_env:
+            write_private(PASSWORD_FILE, password + "\n")
+        return f"user {STAFF_USERNAME}, {where}"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from its first byte.
+
+    A new file is created 0600 (chmod after writing would leave a moment in which others
+    could read it); it replaces the old one in one rename.
+    """
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _shown_path(path: Path) -> str:
+    """The path relative to the checkout when it is inside it (var/demo-staff-password)."""
+    try:
+        return str(path.relative_to(settings.BASE_DIR))
+    except ValueError:
+        return str(path)
