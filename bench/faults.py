@@ -74,6 +74,16 @@ REQUEST_TIMEOUT = 15.0
 PG_BIN_DIRS = (Path("/usr/lib/postgresql/15/bin"),)
 
 
+def missing_binaries() -> list[str]:
+    """What the rig needs to start its own services and is not installed here."""
+    missing = []
+    if shutil.which("redis-server") is None:
+        missing.append("redis-server (apt-get install redis-server)")
+    if OwnPostgres.find_bin() is None:
+        missing.append("PostgreSQL 15's initdb and pg_ctl (apt-get install postgresql-15)")
+    return missing
+
+
 def is_bare_error(body: bytes) -> bool:
     """Whether a 5xx body is a server's default page (or nothing) rather than ours."""
     return not body.strip() or any(marker in body for marker in BARE_ERROR_MARKERS)
@@ -196,11 +206,17 @@ class OwnPostgres:
         self.port = free_port()
         self.data = root / "pg"
         self.log = root / "pglog" / "postgres.log"
-        self.bin = next((d for d in PG_BIN_DIRS if (d / "pg_ctl").exists()), None)
-        if self.bin is None and shutil.which("pg_ctl"):
-            self.bin = Path(shutil.which("pg_ctl")).resolve().parent
+        self.bin = self.find_bin()
         self.user = "postgres" if os.geteuid() == 0 else None
         self.started = False
+
+    @staticmethod
+    def find_bin() -> Path | None:
+        """The directory of initdb and pg_ctl (Debian keeps them off the PATH)."""
+        found = next((d for d in PG_BIN_DIRS if (d / "pg_ctl").exists()), None)
+        if found is None and shutil.which("pg_ctl"):
+            found = Path(shutil.which("pg_ctl")).resolve().parent
+        return found
 
     def url(self, database: str = DATABASE) -> str:
         return f"postgres://postgres@{HOST}:{self.port}/{database}"
@@ -790,6 +806,9 @@ class _ChildKilled(Fault):
     def victim(self, ctx: Context) -> int | None:
         return ctx.shape.program_pid(self.program)
 
+    async def choose_victim(self, ctx: Context) -> int | None:
+        return self.victim(ctx)
+
     def back(self, ctx: Context, killed: int) -> bool:
         pid = self.victim(ctx)
         return pid is not None and pid != killed
@@ -798,7 +817,7 @@ class _ChildKilled(Fault):
         """Anything to do while it is down (before awaiting it back)."""
 
     async def run(self, ctx: Context) -> Window:
-        killed = self.victim(ctx)
+        killed = await self.choose_victim(ctx)
         if killed is None:
             raise FaultRigError(f"no {self.program} process to kill")
         fault = now()
@@ -828,6 +847,22 @@ class GunicornWorkerKilled(_ChildKilled):
     def victim(self, ctx: Context) -> int | None:
         workers = ctx.shape.gunicorn_workers()
         return workers[0] if workers else None
+
+    async def choose_victim(self, ctx: Context, within: float = 5.0) -> int | None:
+        """A worker caught serving a hold: killed idle, a worker takes no request with it,
+        and the fault would measure nothing. With a hold in flight, the worker whose
+        threads gained CPU time in the next 30 ms is the one serving it."""
+        deadline = now() + within
+        while now() < deadline:
+            if ctx.traffic.holds_in_flight:
+                workers = ctx.shape.gunicorn_workers()
+                before = {pid: _cpu_ticks(pid) for pid in workers}
+                await asyncio.sleep(0.03)
+                grew = {pid: _cpu_ticks(pid) - before[pid] for pid in workers}
+                if workers and max(grew.values()) > 0:
+                    return max(grew, key=grew.get)
+            await asyncio.sleep(0.005)
+        return self.victim(ctx)
 
     def back(self, ctx: Context, killed: int) -> bool:
         workers = ctx.shape.gunicorn_workers()
@@ -881,6 +916,15 @@ class SweeperHung(Fault):
         return Window(fault, recovered, max(recovered, now()))
 
 
+def _cpu_ticks(pid: int) -> int:
+    """User + system clock ticks of all of a process's threads so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
 def _readyz_noticed(ctx: Context, since: float) -> float | None:
     """When /readyz first answered "not ready" (a status other than 200, and other than
     404: no /readyz at all) since `since`."""
@@ -919,6 +963,9 @@ class FaultResult:
     drift: int
     other_paths: str | None = None
     other_paths_misses: list[str] = field(default_factory=list)
+    # One hold after healing: the seconds until each viewer showed it (None: never).
+    after_change: list[float | None] = field(default_factory=list)
+    socket_refusals: Counter = field(default_factory=Counter)  # handshakes during the fault
     facts: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -937,6 +984,21 @@ class FaultResult:
 
     def saw(self, kind: str) -> Counter:
         return Counter(a.outcome for a in self.requests if a.kind == kind)
+
+    @property
+    def during(self) -> list[Answer]:
+        """Requests begun while the fault lasted (injection to recovery)."""
+        window = self.window
+        return [a for a in self.requests if window.fault <= a.started <= window.recovered]
+
+    def saw_during(self, kind: str) -> Counter:
+        return Counter(a.outcome for a in self.during if a.kind == kind)
+
+    def latency_during(self) -> str:
+        seconds = [a.finished - a.started for a in self.during]
+        if not seconds:
+            return "-"
+        return f"{percentile(seconds, 50) * 1000:,.0f} / {max(seconds) * 1000:,.0f}"
 
     @property
     def held_during_fault(self) -> int:
@@ -981,9 +1043,22 @@ class FaultResult:
                 f"not equal to the database within {HEAL_TARGET_SECONDS:g} s of recovery "
                 f"({self.viewers - self.converged} never within the window)"
             )
+        reached = sum(1 for t in self.after_change if t is not None and t <= HEAL_TARGET_SECONDS)
+        if reached < self.viewers:
+            misses.append(
+                f"a change after recovery reached {reached} of {self.viewers} viewers within "
+                f"{HEAL_TARGET_SECONDS:g} s"
+            )
         if self.drift:
             misses.append(f"reconcile_inventory found {self.drift} ticket type(s) drifted")
         misses.extend(self.other_paths_misses)
+        if "released_after" in self.facts and self.facts["released_after"] is None:
+            misses.append(
+                f"{self.facts.get('kept_after_recovery')} lapsed holds still reserved after "
+                "the sweeper came back"
+            )
+        if "noticed_after" in self.facts and self.facts["noticed_after"] is None:
+            misses.append("/readyz never reported the hung sweeper as not ready")
         return misses
 
     def row(self) -> list[object]:
@@ -993,14 +1068,20 @@ class FaultResult:
         other = "-" if self.other_paths is None else (
             "yes" if not self.other_paths_misses else "NO")  # fmt: skip
         extra = [f"{k} {_fact(v)}" for k, v in self.facts.items()]
+        if self.socket_refusals:
+            extra.append(f"sockets refused: {_counts(self.socket_refusals)}")
+        reached = [t for t in self.after_change if t is not None]
+        change = f"{len(reached)}/{self.viewers}" + (f" in {max(reached):.1f} s" if reached else "")
         return [
             self.name,
             len(self.requests),
             f"{errors} ({len(self.bare_errors)} bare)",
-            f"holds: {_counts(self.saw('hold'))}; pages: {_counts(self.saw('page'))}",
+            f"holds: {_counts(self.saw_during('hold'))}; pages: {_counts(self.saw_during('page'))}",
+            self.latency_during(),
             self.drift,
             heal,
             f"{self.converged}/{self.viewers} ({self.healed_in_time} in 5 s)",
+            change,
             f"{self.viewers - self.not_live_viewers}/{self.viewers}",
             other,
             _counts(self.readyz) or "-",
@@ -1008,8 +1089,9 @@ class FaultResult:
         ]
 
 
-HEADERS = ["fault", "requests", "5xx", "what buyers saw", "drift", "heal p50 / max s",
-           "converged", "shown LIVE during", "others served", "/readyz during",
+HEADERS = ["fault", "requests", "5xx", "what buyers saw during the fault",
+           "p50 / max ms during", "drift", "heal p50 / max s", "converged",
+           "change after", "shown LIVE during", "others served", "/readyz during",
            "notes"]  # fmt: skip
 
 
@@ -1073,6 +1155,14 @@ async def _measure(
         # Holds stop, so the database stops changing once those in flight are done.
         traffic.holding = False
         heal_times = await _healing(ctx, window.end)
+        # Then one more change: the live path must carry it too, not only the snapshot
+        # or re-push that healed the viewers.
+        changed = now()
+        if await _one_hold(shape, seeded):
+            after_change = await _healing(ctx, changed)
+        else:
+            after_change = [None] * len(viewers)
+            ctx.notes.append("the hold after recovery failed")
     finally:
         traffic.running = False
         for viewer in viewers:
@@ -1096,9 +1186,33 @@ async def _measure(
         facts=ctx.facts,
         notes=ctx.notes,
     )
+    result.after_change = after_change
+    result.socket_refusals = Counter(
+        why for v in viewers for t, why in v.refusals if window.fault <= t <= window.recovered
+    )
     if fault.other_paths:
         result.other_paths_misses = _other_paths_misses(fault, window, traffic, viewers)
     return result
+
+
+async def _one_hold(shape: Shape, seeded: Seeded) -> bool:
+    """A new person holds one seat; whether it was held (303)."""
+    client = KeepAliveClient(shape.url, timeout=REQUEST_TIMEOUT)
+    try:
+        page = await client.get(seeded.page)
+        cookies = page.cookies()
+        if "csrftoken" not in cookies:
+            return False
+        headers = {
+            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+            "X-CSRFToken": cookies["csrftoken"],
+        }
+        fields = {"ticket_type": seeded.ticket_type_ids[0], "quantity": 1}
+        return (await client.post_form(seeded.hold, fields, headers)).status == 303
+    except (OSError, TimeoutError, WireError):
+        return False
+    finally:
+        await client.close()
 
 
 async def _healing(ctx: Context, start: float) -> list[float | None]:
