@@ -518,6 +518,11 @@ class Traffic:
     holding: bool = True  # False: buyers only load pages (the database stops changing)
     running: bool = True
     holds_in_flight: int = 0
+    _hold_starts: dict[int, float] = field(default_factory=dict)
+
+    def oldest_hold_in_flight(self) -> float:
+        """Seconds the longest-waiting hold in flight has waited (0 with none)."""
+        return now() - min(self._hold_starts.values(), default=now())
 
     async def _request(
         self, client: KeepAliveClient, kind: str, call: Awaitable[WireResponse]
@@ -558,12 +563,15 @@ class Traffic:
                     }
                     fields = {"ticket_type": random.choice(ticket_types), "quantity": 1}
                     self.holds_in_flight += 1
+                    token = object()
+                    self._hold_starts[id(token)] = now()
                     try:
                         await self._request(
                             client, "hold", client.post_form(self.seeded.hold, fields, headers)
                         )
                     finally:
                         self.holds_in_flight -= 1
+                        del self._hold_starts[id(token)]
             finally:
                 await client.close()
             await asyncio.sleep(self.pause)
@@ -760,8 +768,10 @@ class RedisStopped(Fault):
     description = "redis-server stopped, started again on the same port (empty)"
 
     async def run(self, ctx: Context) -> Window:
-        fault = now()
         await asyncio.to_thread(ctx.redis.stop)
+        # The outage begins once it has exited: a hold that began before is not one that
+        # succeeded without Redis.
+        fault = now()
         await asyncio.sleep(ctx.plan.duration)
         await asyncio.to_thread(ctx.redis.start)  # returns once it answers PING
         recovered = now()
@@ -788,8 +798,8 @@ class PostgresRestarted(Fault):
     description = "PostgreSQL stopped (fast), down for the duration, started again"
 
     async def run(self, ctx: Context) -> Window:
-        fault = now()
         await asyncio.to_thread(ctx.rig.postgres.stop, "fast")
+        fault = now()  # down from here (pg_ctl -w waited for the shutdown)
         try:
             await asyncio.sleep(ctx.plan.duration)
         finally:
@@ -849,20 +859,21 @@ class GunicornWorkerKilled(_ChildKilled):
         return workers[0] if workers else None
 
     async def choose_victim(self, ctx: Context, within: float = 5.0) -> int | None:
-        """A worker caught serving a hold: killed idle, a worker takes no request with it,
-        and the fault would measure nothing. With a hold in flight, the worker whose
-        threads gained CPU time in the next 30 ms is the one serving it."""
+        """A worker with a request on it. Killed idle, a worker takes no request with it
+        and the fault measures nothing; under the issue's load every worker had some. So
+        the victim is frozen (SIGSTOP) first, and killed once a hold has been waiting on
+        it for 0.3 s: nginx's kept-alive connections to it still carry requests."""
+        victim = self.victim(ctx)
+        if victim is None:
+            return None
+        os.kill(victim, signal.SIGSTOP)
         deadline = now() + within
         while now() < deadline:
-            if ctx.traffic.holds_in_flight:
-                workers = ctx.shape.gunicorn_workers()
-                before = {pid: _cpu_ticks(pid) for pid in workers}
-                await asyncio.sleep(0.03)
-                grew = {pid: _cpu_ticks(pid) - before[pid] for pid in workers}
-                if workers and max(grew.values()) > 0:
-                    return max(grew, key=grew.get)
-            await asyncio.sleep(0.005)
-        return self.victim(ctx)
+            if ctx.traffic.oldest_hold_in_flight() >= 0.3:
+                break
+            await asyncio.sleep(0.02)
+        ctx.facts["holds in flight at the kill"] = ctx.traffic.holds_in_flight
+        return victim
 
     def back(self, ctx: Context, killed: int) -> bool:
         workers = ctx.shape.gunicorn_workers()
@@ -914,15 +925,6 @@ class SweeperHung(Fault):
         recovered = now()
         await _await_released(ctx, since=recovered)
         return Window(fault, recovered, max(recovered, now()))
-
-
-def _cpu_ticks(pid: int) -> int:
-    """User + system clock ticks of all of a process's threads so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0
-    return int(fields[11]) + int(fields[12])
 
 
 def _readyz_noticed(ctx: Context, since: float) -> float | None:
