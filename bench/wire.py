@@ -24,6 +24,14 @@ class WireResponse:
     status: int
     headers: dict[str, str]  # lower-cased names; the last of repeated headers wins
     body: bytes
+    # Every Set-Cookie header, as sent: a page sets the CSRF and session cookies together,
+    # and `headers` would keep only the last.
+    set_cookies: tuple[str, ...] = ()
+
+    def cookies(self) -> dict[str, str]:
+        """The name=value of each cookie set (attributes dropped)."""
+        pairs = (header.split(";", 1)[0].partition("=") for header in self.set_cookies)
+        return {name.strip(): value.strip() for name, _, value in pairs}
 
 
 class KeepAliveClient:
@@ -53,6 +61,15 @@ class KeepAliveClient:
         request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
         return await asyncio.wait_for(self._exchange(request), self.timeout)
 
+    async def get(self, path: str, headers: dict[str, str] | None = None) -> WireResponse:
+        head = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {self.authority}",
+            *(f"{name}: {value}" for name, value in (headers or {}).items()),
+        ]
+        request = ("\r\n".join(head) + "\r\n\r\n").encode()
+        return await asyncio.wait_for(self._exchange(request), self.timeout)
+
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
@@ -79,16 +96,20 @@ class KeepAliveClient:
         if not version.startswith("HTTP/1."):
             raise WireError(f"not an HTTP/1.x response: {status_line!r}")
         headers = {}
+        set_cookies = []
         for line in header_lines:
             if line:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
+                if name.strip().lower() == "set-cookie":
+                    set_cookies.append(value.strip())
         if headers.get("transfer-encoding", "").lower() == "chunked":
             body = await _read_chunked(reader)
         else:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
         keep_alive = headers.get("connection", "").lower() != "close"
-        return WireResponse(int(rest.split(" ", 1)[0]), headers, body), keep_alive
+        status = int(rest.split(" ", 1)[0])
+        return WireResponse(status, headers, body, tuple(set_cookies)), keep_alive
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

@@ -14,6 +14,7 @@ from bench.processes import ServerDidNotStart
 SCENARIOS: dict[str, str] = {
     "capture": "bench.scenarios.capture",
     "fanout": "bench.scenarios.fanout",
+    "faults": "bench.scenarios.faults",
     "presence": "bench.scenarios.presence",
     "rush": "bench.scenarios.rush",
 }
