@@ -120,6 +120,7 @@ def test_the_scheduled_job_uses_the_retention_setting(settings):
     settings.PERSONAL_DATA_RETENTION_DAYS = 7
     line = retention.forget_unsold_on_schedule()
     assert line == (
-        "blanked the people of 1 registration(s) and 1 attendee(s) that ended unsold over 7 days ago"
+        "blanked the people of 1 registration(s) and 1 attendee(s) "
+        "that ended unsold over 7 days ago"
     )
     assert set(people_of(old)[0].values()) == {""}
