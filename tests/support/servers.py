@@ -40,7 +40,6 @@ class AsgiServer(ServerProcess):
             "REDIS_URL": settings.REDIS_URL,
             "SECRET_KEY": settings.SECRET_KEY,
             "DEBUG": "0",
-            "DB_CONN_MAX_AGE": "0",
             "HOLD_SWEEP_INTERVAL": "1",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             **self.extra_env,
