@@ -293,3 +293,9 @@ PRESENCE_HEARTBEAT = env_int("PRESENCE_HEARTBEAT", 10)
 # Interaction batches one session may post per minute before the capture endpoint answers
 # 429. A page flushes every 5 s (12 a minute); the rest is headroom for several tabs.
 ANALYTICS_BATCHES_PER_MINUTE = env_int("ANALYTICS_BATCHES_PER_MINUTE", 120)
+
+# Health endpoints (common/health.py): how long /readyz waits for each of PostgreSQL and
+# Redis, and how old the sweeper's last heartbeat may be before /readyz calls it stale
+# (three missed sweeps).
+HEALTH_CHECK_TIMEOUT = float(os.environ.get("HEALTH_CHECK_TIMEOUT") or 2)
+SWEEPER_STALE_AFTER = float(os.environ.get("SWEEPER_STALE_AFTER") or 3 * HOLD_SWEEP_INTERVAL)

@@ -26,9 +26,10 @@ class AsgiServer(ServerProcess):
         kind: str = "daphne",
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
+        ready_path: str = "/",
     ) -> None:
         port = port or free_port()
-        super().__init__(kind, ASGI_SERVERS[kind](port), port=port)
+        super().__init__(kind, ASGI_SERVERS[kind](port), port=port, ready_path=ready_path)
         self.kind = kind
         self.extra_env = extra_env or {}
 

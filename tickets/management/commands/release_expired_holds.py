@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connections
 
+from common.health import beat
 from tickets.services.holds import Sweep, release_expired_holds
 
 logger = logging.getLogger("tickets.sweeper")
@@ -42,6 +43,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"Sweeping expired holds every {interval:g}s; Ctrl-C to stop.")
         while not stopping:
+            # Before the sweep, so a sweep that hangs (or a stopped process) stops the
+            # beats, and /readyz says "sweeper": "stale" (common/health.py).
+            beat("sweeper")
             close_old_connections()
             try:
                 self._report(release_expired_holds())
