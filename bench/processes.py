@@ -51,6 +51,17 @@ def serve_command(port: int) -> list[str]:
     return [sys.executable, "-m", "deployment.serve", "--port", str(port)]
 
 
+def run_deploy_steps(env: Mapping[str, str]) -> None:
+    """`make migrate` and `make static`: what the production shape needs done before it
+    starts (deployment/serve.py refuses to start without them)."""
+    full_env = {**os.environ, **env}
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=settings.BASE_DIR,
+                   env=full_env, check=True)  # fmt: skip
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], cwd=settings.BASE_DIR,
+                   env={**full_env, "STATIC_COLLECTED": "1"}, check=True)  # fmt: skip
+
+
 def database_url(db: Mapping[str, object]) -> str:
     """The DATABASE_URL of a Django database settings dict: how a parent (a test run, a
     bench) points the servers it starts at the database it uses itself."""

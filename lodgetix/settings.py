@@ -134,7 +134,12 @@ TEMPLATES = [
 # (deployment/supervisord.conf): gunicorn one per thread, the sweeper two.
 DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
-DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 10)
+# Under ASGI (runserver/daphne, uvicorn) requests queue here for a connection: that queue
+# is the server's CPU, not the pool (500 page loads at once take ~15 s on two cores, and
+# would take as long without a pool), so the wait allowed is long enough for a crowd.
+# gunicorn's threads never queue (one connection each), so `make serve` gives them 5 s:
+# there a wait only means PostgreSQL is away, and the page should say so soon.
+DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 30)
 # A PostgreSQL that does not answer (host down, packets dropped) fails a connect in this
 # many seconds rather than the operating system's minutes.
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)

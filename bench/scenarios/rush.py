@@ -40,7 +40,13 @@ from django.utils import timezone
 
 from bench.data import delete_bench_function, make_bench_function
 from bench.measure import MachineCpuMeter, format_table, latency_summary_ms
-from bench.processes import ServerProcess, database_url, free_port, serve_command
+from bench.processes import (
+    ServerProcess,
+    database_url,
+    free_port,
+    run_deploy_steps,
+    serve_command,
+)
 from bench.wire import KeepAliveClient, WireError, WireResponse
 from tickets.models import SEATS_PER_LODGE_TABLE, Function, Hold, Registration, TicketType
 from tickets.services.exceptions import SeatsBusy
@@ -338,6 +344,7 @@ def _production_shape(url: str | None) -> Iterator[str]:
         # Every bench buyer comes from 127.0.0.1; a real crowd comes from many addresses.
         "HOLD_RATE_LIMIT_PER_IP": "off",
     }
+    run_deploy_steps(env)
     shape = ServerProcess(
         "production shape",
         serve_command(port),
