@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test lint install install-dev clean
+.PHONY: run serve migrate static test lint install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,15 +42,23 @@ run: install
 	@# on the embedded default it runs inside the server process (see README, "How it runs").
 	@if [ -n "$$REDIS_URL" ]; then \
 		trap 'kill 0' EXIT INT TERM; \
-		$(BIN)/python manage.py release_expired_holds --loop & \
+		DB_POOL_MAX_SIZE=2 $(BIN)/python manage.py release_expired_holds --loop & \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT); \
 	else \
 		exec $(BIN)/python manage.py runserver $(HOST):$(PORT); \
 	fi
 
+# Deploy steps of the production shape, run once per deploy rather than at every start:
+# `make serve` refuses to start until both are done (deployment/serve.py).
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+static: install
+	STATIC_COLLECTED=1 $(BIN)/python manage.py collectstatic --noinput -v 0
+
 # The production shape (README, "Production shape"): supervisord runs nginx in front of
 # gunicorn (HTTP) and uvicorn (/ws/), plus the hold sweeper (deployment/supervisord.conf).
-# Needs DATABASE_URL (PostgreSQL), REDIS_URL and nginx.
+# Needs DATABASE_URL (PostgreSQL), REDIS_URL and nginx, and `make migrate static` done.
 serve: install
 	exec $(BIN)/python -m deployment.serve --host $(HOST) --port $(PORT)
 

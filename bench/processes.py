@@ -82,6 +82,17 @@ def serve_command(port: int) -> list[str]:
     return [sys.executable, "-m", "deployment.serve", "--port", str(port)]
 
 
+def run_deploy_steps(env: Mapping[str, str]) -> None:
+    """`make migrate` and `make static`: what the production shape needs done before it
+    starts (deployment/serve.py refuses to start without them)."""
+    full_env = {**os.environ, **env}
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=settings.BASE_DIR,
+                   env=full_env, check=True)  # fmt: skip
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], cwd=settings.BASE_DIR,
+                   env={**full_env, "STATIC_COLLECTED": "1"}, check=True)  # fmt: skip
+
+
 def database_url(db: Mapping[str, object]) -> str:
     """The DATABASE_URL of a Django database settings dict: how a parent (a test run, a
     bench) points the servers it starts at the database it uses itself."""
@@ -101,9 +112,9 @@ class ServerDidNotStart(RuntimeError):
 class ServerProcess:
     """A server on 127.0.0.1:`port`, run from this checkout as `command` in a subprocess.
 
-    `start()` returns once `GET /` answers 200 OK (within `start_timeout` seconds); `stop()`
-    sends SIGTERM (SIGKILL with `kill=True`, or when it has not exited after `stop_timeout`
-    seconds). Its stdout and
+    `start()` returns once `GET ready_path` (default `/`) answers 200 OK (within
+    `start_timeout` seconds); `stop()` sends SIGTERM (SIGKILL with `kill=True`, or when it
+    has not exited after `stop_timeout` seconds). Its stdout and
     stderr go to a log file, appended to across restarts: `output()` reads it, and a
     server that does not come up raises `ServerDidNotStart` with the end of it. As a
     context manager it starts (unless started), then stops and removes the log.
@@ -125,8 +136,11 @@ class ServerProcess:
         new_session: bool = False,
         start_timeout: float = 60.0,
         stop_timeout: float = 15.0,
+        ready_path: str = "/",
     ) -> None:
         self.name = name
+        # `/healthz` for a server whose database is meant to be away (fault tests).
+        self.ready_path = ready_path
         self.command = list(command)
         self.port = port
         self.url = f"http://{HOST}:{port}"
@@ -174,10 +188,10 @@ class ServerProcess:
         )
 
     def answers(self) -> bool:
-        """Whether `GET /` answers 200 OK now."""
+        """Whether `GET ready_path` answers 200 OK now."""
         connection = http.client.HTTPConnection(HOST, self.port, timeout=self.READY_PROBE_TIMEOUT)
         try:
-            connection.request("GET", "/")
+            connection.request("GET", self.ready_path)
             response = connection.getresponse()
             response.read()
             return response.status == 200

@@ -3,8 +3,14 @@
 The shape itself (nginx in front of gunicorn and uvicorn, the sweeper beside them), its
 start and stop order and the restarting of a child that dies are in supervisord.conf and
 nginx.conf.template; this only does what has to happen before supervisord starts:
-refuse to start without PostgreSQL, Redis or nginx; migrate; collect static files; render
-nginx.conf into the run directory; set the LODGETIX_SERVE_* variables the config expands.
+refuse to start without PostgreSQL, Redis or nginx, or with migrations unapplied or static
+files not collected; render nginx.conf and the "try again" pages into the run directory;
+set the LODGETIX_SERVE_* variables the config expands.
+
+Migrating and collecting static files are steps of a deploy (`make migrate`, `make
+static`), not of every start: they were 13.6 s of a 13.6 s restart, and on several hosts
+sharing one database the schema should change once, on purpose, before the new code
+starts - not by each host racing at boot. A start only checks them (about a second).
 """
 
 from __future__ import annotations
@@ -139,17 +145,67 @@ def supervisor_env(config: ServeConfig, open_files: int) -> dict[str, str]:
         "LODGETIX_SERVE_ASGI_APP": config.asgi_app,
         "LODGETIX_SERVE_HTTP_WORKERS": str(config.http_workers),
         "LODGETIX_SERVE_HTTP_THREADS": str(config.http_threads),
+        # A gunicorn thread never waits for a pooled connection (one each), so a wait
+        # there means PostgreSQL is away: say so (503) after 5 s rather than 30.
+        "LODGETIX_SERVE_HTTP_POOL_TIMEOUT": os.environ.get("DB_POOL_TIMEOUT") or "5",
         "LODGETIX_SERVE_OPEN_FILES": str(open_files),
     }
 
 
+def check_migrated(env: Mapping[str, str]) -> None:
+    """Refuse to start on a database whose migrations are not all applied."""
+    result = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), "migrate", "--check", "--noinput"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["unapplied migrations"])[-1]
+        raise ServeError(
+            "the database has unapplied migrations; apply them first (once per deploy):\n"
+            f"  make migrate      ({detail})"
+        )
+
+
+def check_static_collected(static_root: Path) -> None:
+    """Refuse to start without collected static files, or with ones older than the
+    sources (the pages would name hashed files nginx cannot find)."""
+    manifest = static_root / "staticfiles.json"
+    if not manifest.exists():
+        raise ServeError(f"static files are not collected into {static_root}; run:\n  make static")
+    collected_at = manifest.stat().st_mtime
+    # The apps' static folders (the collected copy lives under var/, not an app).
+    newer = [
+        path
+        for path in BASE_DIR.glob("*/static/**/*")
+        if path.is_file()
+        and path.relative_to(BASE_DIR).parts[0] != VAR_DIR.name
+        and path.stat().st_mtime > collected_at
+    ]
+    if newer:
+        raise ServeError(
+            f"static files changed since they were collected ({newer[0].relative_to(BASE_DIR)});"
+            " run:\n  make static"
+        )
+
+
+def error_pages() -> dict[str, str]:
+    """nginx's own "try again" pages (a worker down, a timeout), rendered from the same
+    templates as Django's 500 and 503 (templates/friendly_error.html)."""
+    from django.template import Context, Engine
+
+    engine = Engine(dirs=[str(BASE_DIR / "templates")], debug=False)
+    return {"502.html": engine.get_template("502.html").render(Context({}))}
+
+
 def prepare(config: ServeConfig, env: Mapping[str, str], open_files: int) -> None:
-    """Migrate, collect static files, write nginx.conf (a later issue moves the first two
-    out of the start path)."""
+    """Check the deploy steps were run; write nginx.conf and the error pages."""
+    check_migrated(env)
+    check_static_collected(VAR_DIR.resolve() / "static")
     config.run_dir.mkdir(parents=True, exist_ok=True)
-    manage = [sys.executable, str(BASE_DIR / "manage.py")]
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]):
-        subprocess.run([*manage, *command], cwd=BASE_DIR, env=env, check=True)
+    errors_dir = config.run_dir / "errors"
+    errors_dir.mkdir(exist_ok=True)
+    for name, html in error_pages().items():
+        (errors_dir / name).write_text(html)
     (config.run_dir / "nginx.conf").write_text(nginx_config(config, open_files))
 
 

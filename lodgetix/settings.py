@@ -209,16 +209,52 @@ TEMPLATES = [
 ]
 
 
+# Every process keeps a bounded pool of PostgreSQL connections (README, "Database
+# connections"). Django's persistent connections are per thread, and under ASGI every
+# request runs on a thread of its own (runserver/daphne), so `make run` on PostgreSQL once
+# opened a connection per request until PostgreSQL refused more ("too many clients"). A
+# pool caps a process at DB_POOL_MAX_SIZE whatever its threads do; a thread that finds it
+# empty waits up to DB_POOL_TIMEOUT seconds, then the request answers a friendly 503
+# (common/unavailable.py) instead of hanging. `make serve` sizes each program's pool itself
+# (deployment/supervisord.conf): gunicorn one per thread, the sweeper two.
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
+# Under ASGI (runserver/daphne, uvicorn) requests queue here for a connection: that queue
+# is the server's CPU, not the pool (500 page loads at once take ~15 s on two cores, and
+# would take as long without a pool), so the wait allowed is long enough for a crowd.
+# gunicorn's threads never queue (one connection each), so `make serve` gives them 5 s:
+# there a wait only means PostgreSQL is away, and the page should say so soon.
+DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 30)
+# A PostgreSQL that does not answer (host down, packets dropped) fails a connect in this
+# many seconds rather than the operating system's minutes.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
+
+
 def database_config(url: str) -> dict:
     """DATABASES["default"] for a DATABASE_URL, or the embedded SQLite file when empty."""
     if url:
+        # CONN_MAX_AGE 0: the pool keeps the connections, Django returns its connection
+        # to the pool at the end of every request (Django refuses a pool otherwise).
+        # CONN_HEALTH_CHECKS under a pool: the pool checks a connection (one empty query)
+        # as it hands it out, so one that PostgreSQL dropped in a restart is replaced
+        # instead of failing a request.
         config = dj_database_url.parse(
             url,
-            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+            conn_max_age=0,
             conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", default=True),
         )
     else:
         config = {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["OPTIONS"] = {
+            **config.get("OPTIONS", {}),
+            "connect_timeout": DB_CONNECT_TIMEOUT,
+            "pool": {
+                "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
+                "max_size": DB_POOL_MAX_SIZE,
+                "timeout": DB_POOL_TIMEOUT,
+            },
+        }
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             # IMMEDIATE takes SQLite's write lock at BEGIN, so concurrent writers queue on
@@ -387,3 +423,9 @@ AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15))
 # A staff member who gets in clears their address's count.
 AXES_RESET_ON_SUCCESS = True
+
+# Health endpoints (common/health.py): how long /readyz waits for each of PostgreSQL and
+# Redis, and how old the sweeper's last heartbeat may be before /readyz calls it stale
+# (three missed sweeps).
+HEALTH_CHECK_TIMEOUT = float(os.environ.get("HEALTH_CHECK_TIMEOUT") or 2)
+SWEEPER_STALE_AFTER = float(os.environ.get("SWEEPER_STALE_AFTER") or 3 * HOLD_SWEEP_INTERVAL)

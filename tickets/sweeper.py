@@ -8,6 +8,7 @@ import logging
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from common.health import beat
 from common.housekeeping import Schedule
 from tickets.services.holds import release_expired_holds
 
@@ -18,6 +19,11 @@ async def sweep_expired_holds_forever() -> None:
     logger.info("Sweeping expired holds every %ss inside the server", settings.HOLD_SWEEP_INTERVAL)
     housekeeping = Schedule(settings.HOUSEKEEPING_INTERVAL)
     while True:
+        # Before the sweep, so a sweep that hangs stops the beats (/readyz: "stale").
+        if settings.REDIS_URL:
+            await asyncio.to_thread(beat, "sweeper")
+        else:
+            beat("sweeper")
         try:
             await database_sync_to_async(release_expired_holds)()
         except Exception:

@@ -40,7 +40,13 @@ from django.utils import timezone
 
 from bench.data import delete_bench_function, make_bench_function
 from bench.measure import MachineCpuMeter, format_table, latency_summary_ms
-from bench.processes import ServerProcess, database_url, free_port, serve_command
+from bench.processes import (
+    ServerProcess,
+    database_url,
+    free_port,
+    run_deploy_steps,
+    serve_command,
+)
 from bench.wire import KeepAliveClient, WireError, WireResponse
 from tickets.models import SEATS_PER_LODGE_TABLE, Function, Hold, Registration, TicketType
 from tickets.services.exceptions import SeatsBusy
@@ -339,6 +345,7 @@ def _production_shape(url: str | None) -> Iterator[str]:
         "HOLD_RATE_LIMIT_PER_IP": "off",
         "HOLD_SEATS_PER_IP": "off",
     }
+    run_deploy_steps(env)
     shape = ServerProcess(
         "production shape",
         serve_command(port),

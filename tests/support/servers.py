@@ -26,9 +26,10 @@ class AsgiServer(ServerProcess):
         kind: str = "daphne",
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
+        ready_path: str = "/",
     ) -> None:
         port = port or free_port()
-        super().__init__(kind, ASGI_SERVERS[kind](port), port=port)
+        super().__init__(kind, ASGI_SERVERS[kind](port), port=port, ready_path=ready_path)
         self.kind = kind
         self.extra_env = extra_env or {}
 
@@ -40,7 +41,6 @@ class AsgiServer(ServerProcess):
             "DATABASE_URL": database_url_of_this_run(),
             "REDIS_URL": settings.REDIS_URL,
             "DEBUG": "0",
-            "DB_CONN_MAX_AGE": "0",
             "HOLD_SWEEP_INTERVAL": "1",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             **self.extra_env,

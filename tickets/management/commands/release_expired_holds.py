@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connections
 
+from common.health import beat
 from common.housekeeping import Schedule
 from tickets.services.holds import Sweep, release_expired_holds
 
@@ -46,6 +47,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Sweeping expired holds every {interval:g}s; Ctrl-C to stop.")
         housekeeping = Schedule(settings.HOUSEKEEPING_INTERVAL)
         while not stopping:
+            # Before the sweep, so a sweep that hangs (or a stopped process) stops the
+            # beats, and /readyz says "sweeper": "stale" (common/health.py).
+            beat("sweeper")
             close_old_connections()
             try:
                 self._report(release_expired_holds())
