@@ -448,6 +448,7 @@ class Rig:
             "LODGETIX_HTTPS": "off",
             # Every buyer and viewer comes from 127.0.0.1; a real crowd has many addresses.
             "HOLD_RATE_LIMIT_PER_IP": "off",
+            "HOLD_SEATS_PER_IP": "off",
             "LIVE_MAX_SOCKETS_PER_IP": "100000",
             "HOLD_SWEEP_INTERVAL": "1",
         }
