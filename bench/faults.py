@@ -37,7 +37,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,7 +52,7 @@ import websockets
 from django.conf import settings
 
 from bench.measure import child_pids, format_table, percentile
-from bench.processes import HOST, ServerProcess, free_port, serve_command
+from bench.processes import HOST, RedisServer, ServerProcess, free_port, serve_command
 from bench.wire import KeepAliveClient, WireError, WireResponse
 
 # --- what a response was ---------------------------------------------------------------------
@@ -143,57 +142,6 @@ def _await(predicate: Callable[[], bool], timeout: float, what: str, poll: float
         if now() > deadline:
             raise FaultRigError(f"{what} within {timeout:g} s")
         time.sleep(poll)
-
-
-class OwnRedis:
-    """A redis-server child on a free port, without persistence: stopping it loses
-    everything in it, as a crashed cache does."""
-
-    def __init__(self, root: Path, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"redis://{HOST}:{self.port}/0"
-        self.log = root / f"redis-{self.port}.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 20.0) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise FaultRigError("redis-server is not installed (apt-get install redis-server)")
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", HOST, "--save", "",
-                 "--appendonly", "no", "--daemonize", "no"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        _await(self.answers, timeout, f"redis-server on {self.port} did not answer PING")
-
-    def answers(self) -> bool:
-        try:
-            with socket.create_connection((HOST, self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def pause(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGCONT)
 
 
 class OwnPostgres:
@@ -487,8 +435,8 @@ class Rig:
         return drifted, output
 
     @contextlib.contextmanager
-    def fresh_services(self) -> Iterator[tuple[OwnRedis, Shape]]:
-        redis = OwnRedis(self.root)
+    def fresh_services(self) -> Iterator[tuple[RedisServer, Shape]]:
+        redis = RedisServer(log=self.root / "redis.log")
         shape: Shape | None = None
         try:
             redis.start()
@@ -691,7 +639,7 @@ class Window:
 @dataclass
 class Context:
     rig: Rig
-    redis: OwnRedis
+    redis: RedisServer
     shape: Shape
     seeded: Seeded
     plan: Plan
@@ -1131,7 +1079,7 @@ def run_fault(rig: Rig, name: str, plan: Plan | None = None) -> FaultResult:
 
 
 async def _measure(
-    rig: Rig, redis: OwnRedis, shape: Shape, seeded: Seeded, fault: Fault, plan: Plan
+    rig: Rig, redis: RedisServer, shape: Shape, seeded: Seeded, fault: Fault, plan: Plan
 ) -> FaultResult:
     traffic = Traffic(shape, seeded, plan.buyers, plan.buyer_pause)
     viewers = [Viewer(shape, seeded) for _ in range(plan.viewers)]

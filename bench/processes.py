@@ -12,6 +12,7 @@ import http.client
 import itertools
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -249,3 +250,71 @@ def asgi_server(kind: str, env: Mapping[str, str] | None = None) -> ServerProces
         env={"DEBUG": "0", **(env or {})},
         stop_timeout=20,
     )
+
+
+class RedisServer:
+    """A redis-server child of our own on a free port, without persistence: stopping it
+    loses everything in it, as a crashed cache does. Faults (stop, pause) are injected
+    into this one only, never into the shared Redis every other test and engineer uses."""
+
+    def __init__(self, port: int | None = None, log: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"redis://{HOST}:{self.port}/0"
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20.0) -> Self:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServerDidNotStart("redis-server is not installed (apt-get install redis-server)")
+        output = self.log.open("ab") if self.log else subprocess.DEVNULL
+        try:
+            self.process = subprocess.Popen(
+                [binary, "--port", str(self.port), "--bind", HOST, "--save", "",
+                 "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no"],
+                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        finally:
+            if self.log:
+                output.close()
+        deadline = time.monotonic() + timeout
+        while not self.answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise ServerDidNotStart(f"redis-server on {self.port} did not answer PING")
+            time.sleep(0.02)
+        return self
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection((HOST, self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def pause(self) -> None:
+        """Hung, not dead: connections are accepted by the kernel and never answered."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,4 +1,5 @@
-"""A redis-server of a test's own, on a free port, to stop, start, pause and resume.
+"""A redis-server of a test's own (bench.processes.RedisServer), on a free port, to stop,
+start, pause and resume.
 
 Faults are injected into this one only: the shared Redis (REDIS_URL, 6379) serves every
 other test and engineer and is never stopped. Nothing is persisted, so a server started
@@ -8,13 +9,10 @@ again on the same port comes back empty, as a Redis restarted without persistenc
 from __future__ import annotations
 
 import shutil
-import signal
-import socket
-import subprocess
-import time
 
 import pytest
 
+from bench import processes
 from bench.processes import HOST, free_port
 from tests.conftest import REQUIRE_SERVICES
 
@@ -30,53 +28,12 @@ def require_redis_server() -> str:
     pytest.skip(reason)
 
 
-class RedisServer:
+class RedisServer(processes.RedisServer):
+    """bench's own redis-server, skipped (or failed, in CI) where the binary is missing."""
+
     def __init__(self, port: int | None = None) -> None:
-        self.binary = require_redis_server()
-        self.port = port or free_port()
-        self.url = f"redis://{HOST}:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 10) -> RedisServer:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", HOST, "--save", "",
-             "--appendonly", "no", "--protected-mode", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while not self.answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.02)
-        return self
-
-    def answers(self) -> bool:
-        try:
-            with socket.create_connection((HOST, self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def pause(self) -> None:
-        """Hung, not dead: connections are accepted by the kernel and never answered."""
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self.process.send_signal(signal.SIGCONT)
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+        require_redis_server()
+        super().__init__(port)
 
 
 def unreachable_redis_url() -> str:
