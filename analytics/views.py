@@ -40,13 +40,9 @@ def capture_events(request: HttpRequest) -> HttpResponse:
     # Per address first, before reading anything: every other key is the client's to
     # pick, and an address's bucket is what a client minting fresh cookies runs into.
     address = client_address(request)
-    limit = ratelimit.hit(
-        f"analytics:ip:{address}",
-        limit=settings.ANALYTICS_BATCHES_PER_MINUTE_PER_IP,
-        window=RATE_WINDOW_SECONDS,
-    )
-    if not limit.allowed:
-        return error_json(TooManyBatches(limit.retry_after))
+    refusal = _too_many(f"analytics:ip:{address}", settings.ANALYTICS_BATCHES_PER_MINUTE_PER_IP)
+    if refusal is not None:
+        return refusal
     try:
         body = capture.read_body(request, request.META.get("CONTENT_LENGTH"))
         batch = capture.parse_batch(body)
@@ -64,11 +60,15 @@ def _capture_checked(request: HttpRequest, batch: Batch, sender: Sender) -> Http
     # the client may send made up. Hashed, so no secret is kept in the limiter's store.
     secret = request.META.get("CSRF_COOKIE", "")
     browser = salted_hmac("lodgetix.analytics.rate", f"{client_address(request)} {secret}")
-    limit = ratelimit.hit(
-        f"analytics:browser:{browser.hexdigest()[:32]}",
-        limit=settings.ANALYTICS_BATCHES_PER_MINUTE,
-        window=RATE_WINDOW_SECONDS,
+    refusal = _too_many(
+        f"analytics:browser:{browser.hexdigest()[:32]}", settings.ANALYTICS_BATCHES_PER_MINUTE
     )
-    if not limit.allowed:
-        return error_json(TooManyBatches(limit.retry_after))
+    if refusal is not None:
+        return refusal
     return JsonResponse(capture.capture_batch(batch, sender).as_json(), status=202)
+
+
+def _too_many(key: str, per_minute: int) -> HttpResponse | None:
+    """Count one batch against `key`; the 429 answer once it is past `per_minute`."""
+    limit = ratelimit.hit(key, limit=per_minute, window=RATE_WINDOW_SECONDS)
+    return None if limit.allowed else error_json(TooManyBatches(limit.retry_after))

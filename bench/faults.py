@@ -712,49 +712,46 @@ class Fault:
         raise NotImplementedError
 
 
-class RedisStopped(Fault):
+class _Outage(Fault):
+    """A service of the rig made unavailable for the plan's duration, then mended: the
+    fault counts from when `inflict` has returned (the service is down, or hung, by then)
+    until `mend` has (it answers again). Each is a method of the service's helper, which
+    waits for what it does (RedisServer PINGs; pg_ctl -w)."""
+
+    service: ClassVar[str]  # "redis" (ctx.redis) or "postgres" (ctx.rig.postgres)
+    inflict: ClassVar[str]
+    mend: ClassVar[str]
+
+    async def run(self, ctx: Context) -> Window:
+        helper = ctx.redis if self.service == "redis" else ctx.rig.postgres
+        # A stopped server is down once it has exited: a hold that began before did not
+        # succeed without it.
+        await asyncio.to_thread(getattr(helper, self.inflict))
+        fault = now()
+        try:
+            await asyncio.sleep(ctx.plan.duration)
+        finally:
+            await asyncio.to_thread(getattr(helper, self.mend))
+        recovered = now()
+        return Window(fault, recovered, recovered)
+
+
+class RedisStopped(_Outage):
     name = "redis-stopped"
     description = "redis-server stopped, started again on the same port (empty)"
-
-    async def run(self, ctx: Context) -> Window:
-        await asyncio.to_thread(ctx.redis.stop)
-        # The outage begins once it has exited: a hold that began before is not one that
-        # succeeded without Redis.
-        fault = now()
-        await asyncio.sleep(ctx.plan.duration)
-        await asyncio.to_thread(ctx.redis.start)  # returns once it answers PING
-        recovered = now()
-        return Window(fault, recovered, recovered)
+    service, inflict, mend = "redis", "stop", "start"
 
 
-class RedisPaused(Fault):
+class RedisPaused(_Outage):
     name = "redis-paused"
     description = "redis-server hung (SIGSTOP), then resumed (SIGCONT)"
-
-    async def run(self, ctx: Context) -> Window:
-        fault = now()
-        ctx.redis.pause()
-        try:
-            await asyncio.sleep(ctx.plan.duration)
-        finally:
-            ctx.redis.resume()
-        recovered = now()
-        return Window(fault, recovered, recovered)
+    service, inflict, mend = "redis", "pause", "resume"
 
 
-class PostgresRestarted(Fault):
+class PostgresRestarted(_Outage):
     name = "postgres-restarted"
     description = "PostgreSQL stopped (fast), down for the duration, started again"
-
-    async def run(self, ctx: Context) -> Window:
-        await asyncio.to_thread(ctx.rig.postgres.stop, "fast")
-        fault = now()  # down from here (pg_ctl -w waited for the shutdown)
-        try:
-            await asyncio.sleep(ctx.plan.duration)
-        finally:
-            await asyncio.to_thread(ctx.rig.postgres.start)  # -w: accepting connections
-        recovered = now()
-        return Window(fault, recovered, recovered)
+    service, inflict, mend = "postgres", "stop", "start"
 
 
 class _ChildKilled(Fault):

@@ -73,34 +73,8 @@ def assert_targets(result: FaultResult, **options: bool) -> None:
     )
 
 
-def test_every_fault_has_a_test():
-    tested = {name.removeprefix("test_").replace("_", "-") for name in globals()}
-    assert set(FAULTS) <= tested
-
-
-def test_redis_stopped(rig):
-    assert_targets(measure(rig, "redis-stopped"), holds_during_fault=True)
-
-
-def test_redis_paused(rig):
-    assert_targets(measure(rig, "redis-paused"))
-
-
-def test_uvicorn_killed(rig):
-    assert_targets(measure(rig, "uvicorn-killed"))
-
-
-def test_gunicorn_worker_killed(rig):
-    assert_targets(measure(rig, "gunicorn-worker-killed"))
-
-
-def test_postgres_restarted(rig):
-    assert_targets(measure(rig, "postgres-restarted"))
-
-
-def test_sweeper_killed(rig):
-    assert_targets(measure(rig, "sweeper-killed"))
-
-
-def test_sweeper_hung(rig):
-    assert_targets(measure(rig, "sweeper-hung"))
+# Every fault the harness knows, so a new one is tested by being added there.
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault(rig, fault):
+    # With Redis stopped, holds must still succeed (sessions and limits degrade).
+    assert_targets(measure(rig, fault), holds_during_fault=fault == "redis-stopped")

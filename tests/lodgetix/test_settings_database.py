@@ -28,7 +28,7 @@ from django.db import connection
 from common.redis import key as redis_key
 from common.redis import sync_redis_client
 from lodgetix.settings import database_config
-from tests.support.factories import make_ticket_type, refreshed
+from tests.support.factories import hold, make_ticket_type, refreshed
 from tests.support.servers import AsgiServer, database_url_of_this_run
 
 # Each viewer loads the function page, then opens its socket with the page's session
@@ -231,16 +231,7 @@ async def crowd(url, function, ticket_type, application_name):
 def hold_one(ticket_type, n: int) -> None:
     from django.db import connections
 
-    from tickets.services import holds
-
     try:
-        holds.hold_tickets(
-            holds.HoldRequest(
-                buyer_key=f"pool-test-{n}",
-                function=ticket_type.event.function,
-                ticket_type_id=ticket_type.pk,
-                quantity=2,
-            )
-        )
+        hold(ticket_type, 2, buyer=f"pool-test-{n}")
     finally:
         connections.close_all()

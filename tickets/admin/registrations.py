@@ -159,12 +159,15 @@ class RegistrationAdmin(admin.ModelAdmin):
         updated = registration_service.mark_paid(queryset, marked_by=request.user)
         skipped = queryset.count() - updated
         self.message_user(request, f"Marked {updated} registration(s) paid.", messages.SUCCESS)
+        self.say_skipped(
+            request, skipped, "only confirmed registrations awaiting payment can be marked paid"
+        )
+
+    def say_skipped(self, request: HttpRequest, skipped: int, why: str) -> None:
+        """Tell staff how many selected registrations an action left alone, and why."""
         if skipped:
             self.message_user(
-                request,
-                f"{skipped} registration(s) skipped: only confirmed registrations awaiting "
-                "payment can be marked paid.",
-                messages.WARNING,
+                request, f"{skipped} registration(s) skipped: {why}.", messages.WARNING
             )
 
     @admin.action(
@@ -181,13 +184,11 @@ class RegistrationAdmin(admin.ModelAdmin):
             "sale.",
             messages.SUCCESS,
         )
-        if done.skipped:
-            self.message_user(
-                request,
-                f"{done.skipped} registration(s) skipped: only confirmed registrations still "
-                "awaiting payment are cancelled as unpaid.",
-                messages.WARNING,
-            )
+        self.say_skipped(
+            request,
+            done.skipped,
+            "only confirmed registrations still awaiting payment are cancelled as unpaid",
+        )
 
     @admin.action(
         description="Cancel selected registrations (seats go back on sale)",
@@ -199,12 +200,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             registration_service.cancel_by_staff(pk, cancelled_by=request.user) for pk in ids
         )
         self.message_user(request, f"Cancelled {cancelled} registration(s).", messages.SUCCESS)
-        if len(ids) > cancelled:
-            self.message_user(
-                request,
-                f"{len(ids) - cancelled} registration(s) skipped: already cancelled or expired.",
-                messages.WARNING,
-            )
+        self.say_skipped(request, len(ids) - cancelled, "already cancelled or expired")
 
 
 @admin.register(Ticket)

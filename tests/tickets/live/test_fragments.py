@@ -12,14 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from presence.store import PresenceCounts
-from tests.support.factories import (
-    attendee,
-    hold,
-    make_event,
-    make_function,
-    make_ticket_type,
-    reach_payment,
-)
+from tests.support import factories
 from tests.support.html import elements_by_id, elements_with
 from tickets.live import fragments
 from tickets.models import Broadcast
@@ -36,8 +29,8 @@ def staff(db):
 
 
 def test_page_fragments_render_without_queries(django_assert_num_queries):
-    function = make_function()
-    make_ticket_type(make_event(function, name="Banquet"), capacity=20)
+    function = factories.make_function()
+    factories.make_ticket_type(factories.make_event(function, name="Banquet"), capacity=20)
     [(event, [(ticket_type, availability)])] = catalogue_of(function)  # the snapshot's read
     counts = PresenceCounts.of(3, {"ticket_selection": 2, "review": 1})
     fragments.availability.cache_clear()
@@ -74,8 +67,8 @@ def test_page_fragments_render_without_queries(django_assert_num_queries):
     ],
 )
 def test_broadcasts_render_without_queries(kind, with_event, django_assert_num_queries):
-    function = make_function()
-    event = make_event(function)
+    function = factories.make_function()
+    event = factories.make_event(function)
     sent = Broadcast.objects.create(
         function=function, event=event if with_event else None, kind=kind, text="News"
     )
@@ -90,11 +83,13 @@ def test_broadcasts_render_without_queries(kind, with_event, django_assert_num_q
 
 
 def test_a_cancellation_renders_without_queries(staff, django_assert_num_queries):
-    function = make_function()
-    banquet = make_ticket_type(make_event(function, name="Grand Banquet"), capacity=10)
-    hold(banquet, 2, buyer="held")
-    bought = hold(banquet, 1, buyer="bought").registration
-    reach_payment(bought, [attendee("A", banquet)])
+    function = factories.make_function()
+    banquet = factories.make_ticket_type(
+        factories.make_event(function, name="Grand Banquet"), capacity=10
+    )
+    factories.hold(banquet, 2, buyer="held")
+    bought = factories.hold(banquet, 1, buyer="bought").registration
+    factories.reach_payment(bought, [factories.attendee("A", banquet)])
     wizard.confirm_registration(bought.pk, payment_method="invoice", payment_status="paid")
     broadcasts.cancel_event(banquet.event_id, reason="Flooded.", cancelled_by=staff)
     sent = Broadcast.objects.get(kind=Broadcast.Kind.CANCELLATION)

@@ -14,15 +14,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.support.factories import (
-    attendee,
-    hold,
-    make_event,
-    make_function,
-    make_ticket_type,
-    reach_payment,
-    refreshed,
-)
+from tests.support import factories
 from tests.support.html import elements_by_id, elements_with
 from tests.support.sockets import new_session, open_socket
 from tickets.models import Broadcast, Event, Hold, Registration, TicketType
@@ -40,9 +32,9 @@ def staff(db):
 
 @pytest.fixture
 def banquet(db):
-    function = make_function(slug="grand-installation")
-    event = make_event(function, name="Grand Banquet", venue="Town Hall")
-    return make_ticket_type(event, name="Banquet seat", capacity=100)
+    function = factories.make_function(slug="grand-installation")
+    event = factories.make_event(function, name="Grand Banquet", venue="Town Hall")
+    return factories.make_ticket_type(event, name="Banquet seat", capacity=100)
 
 
 async def viewer_of(function):
@@ -80,13 +72,8 @@ class TestEachKindReachesOpenPages:
     async def test_info_update_of_an_event_refreshes_its_details(self, banquet, staff):
         event = banquet.event
         socket = await viewer_of(event.function)
-
-        @database_sync_to_async
-        def move_venue():
-            event.venue = "Sydney Masonic Centre"
-            staff_edits.save_event(event, {"venue"}, edited_by=staff)
-
-        await move_venue()
+        event.venue = "Sydney Masonic Centre"
+        await database_sync_to_async(staff_edits.save_event)(event, {"venue"}, edited_by=staff)
         html, fragments = await pushed(socket, "info_update")
         assert "Grand Banquet: the venue changed." in html
         details = fragments[f"event-details-{event.pk}"]
@@ -101,13 +88,8 @@ class TestEachKindReachesOpenPages:
     async def test_info_update_of_the_function(self, banquet, staff):
         function = banquet.event.function
         socket = await viewer_of(function)
-
-        @database_sync_to_async
-        def rename():
-            function.name = "Grand Installation 2027"
-            staff_edits.save_function(function, {"name"}, edited_by=staff)
-
-        await rename()
+        function.name = "Grand Installation 2027"
+        await database_sync_to_async(staff_edits.save_function)(function, {"name"}, edited_by=staff)
         _, fragments = await pushed(socket, "info_update")
         assert "Grand Installation 2027" in fragments["function-details"].text
         await socket.disconnect()
@@ -118,7 +100,7 @@ class TestEachKindReachesOpenPages:
         holder, _ = await open_socket(event.function, await new_session("holder"))
         await viewer.receive_from(timeout=5)
         await holder.receive_from(timeout=5)
-        await database_sync_to_async(hold)(banquet, 2, buyer="holder")
+        await database_sync_to_async(factories.hold)(banquet, 2, buyer="holder")
         await database_sync_to_async(broadcasts.cancel_event)(
             event.pk, reason="The hall flooded.", cancelled_by=staff
         )
@@ -160,9 +142,9 @@ class TestEachKindReachesOpenPages:
 
 class TestCancellation:
     def test_cancellation_releases_holds_and_flags_refunds(self, banquet, staff):
-        pending = hold(banquet, 3, buyer="pending").registration
-        bought = hold(banquet, 1, buyer="bought").registration
-        reach_payment(bought, [attendee("A", banquet)])
+        pending = factories.hold(banquet, 3, buyer="pending").registration
+        bought = factories.hold(banquet, 1, buyer="bought").registration
+        factories.reach_payment(bought, [factories.attendee("A", banquet)])
         wizard.confirm_registration(bought.pk, payment_method="invoice", payment_status="paid")
         done = broadcasts.cancel_event(banquet.event_id, reason="", cancelled_by=staff)
         assert (done.released_holds, done.refunds_flagged) == (1, 1)
@@ -180,11 +162,11 @@ class TestCancellation:
         )
         assert response.status_code == 409
         assert "cancelled" in response.content.decode()
-        assert refreshed(banquet).reserved == 0
+        assert factories.refreshed(banquet).reserved == 0
 
     def test_confirming_a_hold_on_a_cancelled_event_is_refused(self, banquet, staff):
-        registration = hold(banquet, 1).registration
-        reach_payment(registration, [attendee("A", banquet)])
+        registration = factories.hold(banquet, 1).registration
+        factories.reach_payment(registration, [factories.attendee("A", banquet)])
         Event.objects.filter(pk=banquet.event_id).update(status=Event.Status.CANCELLED)
         with pytest.raises(EventCancelled):
             wizard.confirm_registration(
@@ -332,7 +314,7 @@ def race_holds_against_cancellation(ticket_type: TicketType, staff, buyers: int 
     def buyer(n: int) -> None:
         start.wait()
         try:
-            hold(ticket_type, 1, buyer=f"racer-{n}")
+            factories.hold(ticket_type, 1, buyer=f"racer-{n}")
         except TicketingError:
             pass
         finally:
@@ -366,7 +348,7 @@ def holds_in_flight(monkeypatch):
 @pytest.mark.postgres
 def test_no_hold_slips_past_a_cancellation(banquet, staff, holds_in_flight):
     assert race_holds_against_cancellation(banquet, staff) == 0
-    assert refreshed(banquet).reserved == 0
+    assert factories.refreshed(banquet).reserved == 0
 
 
 @pytest.mark.postgres

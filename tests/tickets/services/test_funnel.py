@@ -8,14 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.support.factories import (
-    attendee,
-    hold,
-    make_event,
-    make_function,
-    make_ticket_type,
-    reach_payment,
-)
+from tests.support import factories
 from tickets.models import Hold, Registration
 from tickets.services import holds
 from tickets.services import registrations as wizard
@@ -32,8 +25,8 @@ def expire(registration: Registration) -> None:
 
 class TestExpiry:
     def test_expired_registration_is_expired_at_the_step_it_reached(self):
-        tt = make_ticket_type(capacity=10)
-        registration = hold(tt, 2).registration
+        tt = factories.make_ticket_type(capacity=10)
+        registration = factories.hold(tt, 2).registration
         wizard.continue_to_attendee_details(registration.pk)
         expire(registration)
         sweep = holds.release_expired_holds()
@@ -44,17 +37,17 @@ class TestExpiry:
         assert tt.__class__.objects.get(pk=tt.pk).reserved == 0
 
     def test_idle_registration_with_nothing_held_is_expired_too(self):
-        tt = make_ticket_type()
-        line = hold(tt, 1)
+        tt = factories.make_ticket_type()
+        line = factories.hold(tt, 1)
         holds.release_hold(line.registration_id, line.pk)
         expire(line.registration)
         assert holds.release_expired_holds() == holds.Sweep(registrations=1, holds=0)
         assert Registration.objects.get().status == Registration.Status.EXPIRED
 
     def test_an_expired_registration_can_still_confirm_if_seats_remain(self):
-        tt = make_ticket_type(capacity=5)
-        registration = hold(tt, 1).registration
-        reach_payment(registration, [attendee("A", tt)])
+        tt = factories.make_ticket_type(capacity=5)
+        registration = factories.hold(tt, 1).registration
+        factories.reach_payment(registration, [factories.attendee("A", tt)])
         expire(registration)
         holds.release_expired_holds()
         confirmed = wizard.confirm_registration(
@@ -64,7 +57,7 @@ class TestExpiry:
         assert confirmed.holds.get().status == Hold.Status.CONFIRMED
 
     def test_visiting_an_expired_registration_expires_it_at_once(self, client):
-        tt = make_ticket_type()
+        tt = factories.make_ticket_type()
         client.post(
             f"{tt.event.function.get_absolute_url()}hold/", {"ticket_type": tt.pk, "quantity": 1}
         )
@@ -76,10 +69,10 @@ class TestExpiry:
         assert registration.status == Registration.Status.EXPIRED
 
     def test_furthest_step_survives_going_back(self):
-        tt = make_ticket_type()
-        registration = hold(tt).registration
-        reach_payment(registration, [attendee("A", tt)])
-        hold(tt)  # changing tickets sends the buyer back to the first step
+        tt = factories.make_ticket_type()
+        registration = factories.hold(tt).registration
+        factories.reach_payment(registration, [factories.attendee("A", tt)])
+        factories.hold(tt)  # changing tickets sends the buyer back to the first step
         registration.refresh_from_db()
         assert registration.step == Registration.Step.TICKET_SELECTION
         assert registration.furthest_step == Registration.Step.PAYMENT
@@ -101,7 +94,7 @@ def registration_at(function, step, status=Registration.Status.PENDING, days_ago
 
 @pytest.fixture
 def busy_function(db):
-    function = make_function()
+    function = factories.make_function()
     Step, Status = Registration.Step, Registration.Status
     registration_at(function, Step.TICKET_SELECTION, Status.EXPIRED)
     registration_at(function, Step.TICKET_SELECTION, Status.EXPIRED)
@@ -111,7 +104,9 @@ def busy_function(db):
     registration_at(function, Step.CONFIRMATION, Status.CONFIRMED)
     registration_at(function, Step.CONFIRMATION, Status.CONFIRMED, days_ago=10)
     registration_at(function, Step.ATTENDEE_DETAILS, Status.CANCELLED)
-    registration_at(make_function(), Step.CONFIRMATION, Status.CONFIRMED)  # another function
+    registration_at(
+        factories.make_function(), Step.CONFIRMATION, Status.CONFIRMED
+    )  # another function
     return function
 
 
@@ -181,10 +176,10 @@ class TestFunnel:
         assert reverse("admin:tickets_function_funnel", args=[busy_function.pk]) in page
 
     def test_funnel_counts_a_real_journey(self):
-        event = make_event()
-        tt = make_ticket_type(event)
-        registration = hold(tt).registration
-        reach_payment(registration, [attendee("A", tt)])
+        event = factories.make_event()
+        tt = factories.make_ticket_type(event)
+        registration = factories.hold(tt).registration
+        factories.reach_payment(registration, [factories.attendee("A", tt)])
         wizard.confirm_registration(
             registration.pk, payment_method="door", payment_status="pending"
         )
