@@ -114,25 +114,26 @@ class SelectionRefused(TicketingError):
         )
 
 
-class NotEnoughTables(NotEnoughAvailable):
-    """Too few seats left, said in tables to a lodge that typed tables."""
-
-    def __init__(self, ticket_type_name: str, requested_tables: int, available_seats: int) -> None:
-        super().__init__(ticket_type_name, requested_tables, available_seats)
+def not_enough_tables(
+    ticket_type_name: str, requested_tables: int, available_seats: int
+) -> NotEnoughAvailable:
+    """Too few seats left, said in tables to a lodge that typed tables: the same refusal
+    (and code) as in seats, in the unit the buyer used."""
+    error = NotEnoughAvailable(ticket_type_name, requested_tables, available_seats)
+    if available_seats > 0:
         tables = available_seats // SEATS_PER_LODGE_TABLE
-        if available_seats <= 0:
-            return
         if tables == 0:
-            self.message = (
+            error.message = (
                 f"Fewer than one table ({SEATS_PER_LODGE_TABLE} seats) is left for "
                 f"{ticket_type_name}; you asked for {requested_tables}."
             )
         else:
-            self.message = (
+            error.message = (
                 f"Only {tables} {'table' if tables == 1 else 'tables'} left for "
                 f"{ticket_type_name}; you asked for {requested_tables}."
             )
-        self.args = (self.message,)
+        error.args = (error.message,)
+    return error
 
 
 def by_table(registration_type: str, ticket_type: TicketType) -> bool:
@@ -497,7 +498,7 @@ def _refusal(line: _Line) -> TicketingError:
     if ticket_type.withdrawn:
         return EventCancelled()
     if line.tables is not None:
-        return NotEnoughTables(ticket_type.name, line.quantity, ticket_type.available)
+        return not_enough_tables(ticket_type.name, line.quantity, ticket_type.available)
     return NotEnoughAvailable(ticket_type.name, line.seats, ticket_type.available)
 
 
