@@ -20,12 +20,66 @@ from tickets.services.registrations import (
 
 
 class HoldForm(forms.Form):
+    """One line: `ticket_type` + `quantity` (the single-line hold of the contract)."""
+
     ticket_type = forms.IntegerField(min_value=1, max_value=2**31 - 1)
-    quantity = forms.IntegerField(min_value=1, max_value=1000)
+    # No upper bound here: the service checks the ticket type's own per-order limit and
+    # says it (a made-up bound of the form would be the limit people were told instead).
+    quantity = forms.IntegerField(min_value=1)
     registration_type = forms.ChoiceField(choices=Registration.Type.choices, required=False)
 
     def clean_registration_type(self) -> str:
         return self.cleaned_data["registration_type"] or Registration.Type.INDIVIDUAL
+
+
+QUANTITY_PREFIX = "quantity_"
+
+
+def quantity_field_name(ticket_type_id: int) -> str:
+    """The selection form's field for how many of one ticket type are wanted."""
+    return f"{QUANTITY_PREFIX}{ticket_type_id}"
+
+
+class SelectionForm(forms.Form):
+    """Several lines at once: a `quantity_<ticket_type_id>` field per line wanted (blank or
+    0 for a line not wanted). Its fields are the ones posted; `names` labels them."""
+
+    registration_type = forms.ChoiceField(choices=Registration.Type.choices, required=False)
+
+    def __init__(self, data, *, names: dict[int, str]) -> None:
+        super().__init__(data)
+        self.bad_names: list[str] = []
+        for key in data:
+            if not key.startswith(QUANTITY_PREFIX):
+                continue
+            suffix = key.removeprefix(QUANTITY_PREFIX)
+            if not suffix.isdigit() or int(suffix) >= 2**31:
+                self.bad_names.append(key)
+                continue
+            self.fields[key] = forms.IntegerField(
+                min_value=0, required=False, label=names.get(int(suffix), f"Ticket {suffix}")
+            )
+
+    def clean_registration_type(self) -> str:
+        return self.cleaned_data["registration_type"] or Registration.Type.INDIVIDUAL
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.bad_names:
+            raise forms.ValidationError("Those are not ticket types we sell.")
+        if not self.errors and not self.lines():
+            raise forms.ValidationError("Choose how many tickets you want of at least one type.")
+        return data
+
+    def lines(self) -> tuple[tuple[int, int], ...]:
+        """(ticket type id, quantity) of every line wanted, in ticket type order."""
+        return tuple(
+            sorted(
+                (int(name.removeprefix(QUANTITY_PREFIX)), value)
+                for name, value in self.cleaned_data.items()
+                if name.startswith(QUANTITY_PREFIX) and value
+            )
+        )
 
 
 def model_fields_form(model: type[Model], fields: Sequence[str], **options) -> type[forms.Form]:

@@ -150,6 +150,11 @@ class TicketType(models.Model):
         default=5,
         help_text=f"Most lodge tables ({SEATS_PER_LODGE_TABLE} seats each) one lodge may hold.",
     )
+    # Lodges buy these by the table of SEATS_PER_LODGE_TABLE; the rest (a brunch, a
+    # single-seat tour) they buy by the seat, like anyone else.
+    sold_by_table = models.BooleanField(
+        default=True, help_text="Lodges buy this ticket type in tables, not single seats."
+    )
     position = models.PositiveSmallIntegerField(default=0)
     # Set when its event is cancelled. The guarded UPDATE that takes seats checks it on
     # the row it locks, so a hold validated a moment before the cancellation committed

@@ -38,6 +38,7 @@ class TicketTypeAdminForm(forms.ModelForm):
     class Meta:
         model = TicketType
         fields = ("event", "name", "description", "price", "capacity", *TICKET_TYPE_SALES_FIELDS)
+        fields = (*fields, "sold_by_table")  # whether lodges buy it by the table
 
     def clean_capacity(self) -> int:
         capacity = self.cleaned_data["capacity"]

@@ -95,12 +95,13 @@ def availability_of(
 
 
 def ticket_types_of(function: Function) -> list[TicketType]:
-    """All ticket types a function page shows, in display order, with events loaded."""
+    """All ticket types a function page shows, events in date order, with events loaded."""
     return list(
         TicketType.objects.filter(event__function=function)
         .exclude(event__status=Event.Status.DRAFT)
         .select_related("event", "event__function")
-        .order_by("event__position", "event__starts_at", "event_id", "position", "pk")
+        # Events in date order: the order people plan their days in (and jump to them).
+        .order_by("event__starts_at", "event__position", "event_id", "position", "pk")
     )
 
 

@@ -17,6 +17,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tickets.models import (
@@ -56,7 +57,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HoldRequest:
-    """What a buyer asked for: `quantity` counts tables for a lodge, seats otherwise."""
+    """What a buyer asked for: `quantity` counts tables for a lodge buying a ticket type
+    sold by the table, seats otherwise."""
 
     buyer_key: str
     function: Function
@@ -69,6 +71,77 @@ class HoldRequest:
     client_address: str = ""
 
 
+@dataclass(frozen=True)
+class SelectionRequest:
+    """Several lines at once: (ticket type id, quantity in the unit the buyer typed)."""
+
+    buyer_key: str
+    function: Function
+    lines: tuple[tuple[int, int], ...]
+    registration_type: str = Registration.Type.INDIVIDUAL
+    user_id: int | None = None
+    client_address: str = ""
+
+
+@dataclass(frozen=True)
+class LineRefusal:
+    """Why one line of a selection was refused."""
+
+    ticket_type_id: int
+    name: str
+    error: TicketingError
+
+    @property
+    def message(self) -> str:
+        return self.error.message
+
+
+class SelectionRefused(TicketingError):
+    """A selection was refused as a whole; `lines` says why, line by line. 400 when a line
+    is malformed (a ticket type of another function, a quantity out of its limits), 409
+    when only the state of the world refused (too few seats left, sales closed)."""
+
+    code = "selection_refused"
+    http_status = 409
+
+    def __init__(self, lines: list[LineRefusal]) -> None:
+        self.lines = lines
+        self.http_status = max(line.error.http_status for line in lines) if lines else 400
+        count = len(lines)
+        super().__init__(
+            f"Nothing was held: {count} {'line' if count == 1 else 'lines'} of your "
+            "selection could not be held."
+        )
+
+
+def not_enough_tables(
+    ticket_type_name: str, requested_tables: int, available_seats: int
+) -> NotEnoughAvailable:
+    """Too few seats left, said in tables to a lodge that typed tables: the same refusal
+    (and code) as in seats, in the unit the buyer used."""
+    error = NotEnoughAvailable(ticket_type_name, requested_tables, available_seats)
+    if available_seats > 0:
+        tables = available_seats // SEATS_PER_LODGE_TABLE
+        if tables == 0:
+            error.message = (
+                f"Fewer than one table ({SEATS_PER_LODGE_TABLE} seats) is left for "
+                f"{ticket_type_name}; you asked for {requested_tables}."
+            )
+        else:
+            error.message = (
+                f"Only {tables} {'table' if tables == 1 else 'tables'} left for "
+                f"{ticket_type_name}; you asked for {requested_tables}."
+            )
+        error.args = (error.message,)
+    return error
+
+
+def by_table(registration_type: str, ticket_type: TicketType) -> bool:
+    """Whether this buyer counts this ticket type in tables (a lodge, a ticket type staff
+    sell to lodges by the table) rather than seats."""
+    return registration_type == Registration.Type.LODGE and ticket_type.sold_by_table
+
+
 def hold_tickets(request: HoldRequest) -> Hold:
     """Hold seats for the buyer's open registration, opening one if needed.
 
@@ -76,16 +149,26 @@ def hold_tickets(request: HoldRequest) -> Hold:
     held; nothing is changed then.
     """
     ticket_type = _ticket_type_for_sale(request)
-    seats = _seats_requested(ticket_type, request)
+    line = _line(ticket_type, request.quantity, request.registration_type)
     try:
-        return _hold_with_retries(request, ticket_type, seats)
-    except NotEnoughAvailable:
-        # Expired holds the sweeper has not reached yet still count as reserved. Before
-        # telling a buyer "sold out", release those of this ticket type (each in its own
-        # transaction) and try once more.
-        if not release_expired_holds(ticket_type_id=ticket_type.pk).holds:
-            raise
-        return _hold_with_retries(request, ticket_type, seats)
+        return _hold_with_fallback(request, [line])[0]
+    except _LinesRefused as refused:
+        raise refused.lines[0].error from None
+
+
+def hold_selection(request: SelectionRequest) -> list[Hold]:
+    """Hold every line of a selection in one transaction, or none of them.
+
+    Raises SelectionRefused naming each refused line; nothing is changed then. A selection
+    of one line is refused the same way, so the page answers it like any other.
+    """
+    lines, refusals = _lines_for_sale(request)
+    if refusals:
+        raise SelectionRefused(refusals)
+    try:
+        return _hold_with_fallback(request, lines)
+    except _LinesRefused as refused:
+        raise SelectionRefused(refused.lines) from None
 
 
 def release_hold(registration_id: UUID, hold_id: int) -> None:
@@ -215,27 +298,88 @@ def _ticket_type_for_sale(request: HoldRequest) -> TicketType:
     except TicketType.DoesNotExist:
         raise UnknownTicketType() from None
     ticket_type.event.function = request.function
+    _check_on_sale(ticket_type)
+    return ticket_type
+
+
+def _check_on_sale(ticket_type: TicketType) -> None:
     if ticket_type.event.is_cancelled:
         raise EventCancelled()
     if not is_on_sale(ticket_type):
         raise SalesClosed()
-    return ticket_type
 
 
-def _seats_requested(ticket_type: TicketType, request: HoldRequest) -> int:
-    if request.registration_type == Registration.Type.LODGE:
-        if not 1 <= request.quantity <= ticket_type.max_tables_per_order:
+@dataclass(frozen=True)
+class _Line:
+    ticket_type: TicketType
+    quantity: int  # in the unit the buyer typed
+    seats: int
+    tables: int | None  # None: counted in seats
+
+
+def _line(ticket_type: TicketType, quantity: int, registration_type: str) -> _Line:
+    """One line, its quantity checked against the ticket type's real limits."""
+    if by_table(registration_type, ticket_type):
+        if not 1 <= quantity <= ticket_type.max_tables_per_order:
             raise QuantityOutOfRange(
                 f"A lodge can hold between 1 and {ticket_type.max_tables_per_order} tables "
-                f"of {ticket_type.name}."
+                f"of {ticket_type.name}; you asked for {quantity}."
             )
-        return request.quantity * SEATS_PER_LODGE_TABLE
-    if not ticket_type.min_per_order <= request.quantity <= ticket_type.max_per_order:
+        return _Line(ticket_type, quantity, quantity * SEATS_PER_LODGE_TABLE, quantity)
+    if not ticket_type.min_per_order <= quantity <= ticket_type.max_per_order:
         raise QuantityOutOfRange(
             f"Choose between {ticket_type.min_per_order} and {ticket_type.max_per_order} "
-            f"tickets of {ticket_type.name}."
+            f"tickets of {ticket_type.name}; you asked for {quantity}."
         )
-    return request.quantity
+    return _Line(ticket_type, quantity, quantity, None)
+
+
+def _lines_for_sale(request: SelectionRequest) -> tuple[list[_Line], list[LineRefusal]]:
+    """The selection's lines in lock order (ticket type primary key), and the refusals of
+    those that cannot be sold whatever the seats left."""
+    wanted = dict(request.lines)
+    ticket_types = {
+        tt.pk: tt
+        for tt in TicketType.objects.select_related("event").filter(
+            pk__in=wanted, event__function_id=request.function.pk
+        )
+    }
+    lines, refusals = [], []
+    for ticket_type_id in sorted(wanted):
+        ticket_type = ticket_types.get(ticket_type_id)
+        if ticket_type is None:
+            refusals.append(
+                LineRefusal(ticket_type_id, f"ticket type {ticket_type_id}", UnknownTicketType())
+            )
+            continue
+        ticket_type.event.function = request.function
+        try:
+            _check_on_sale(ticket_type)
+            lines.append(_line(ticket_type, wanted[ticket_type_id], request.registration_type))
+        except TicketingError as error:
+            refusals.append(LineRefusal(ticket_type_id, ticket_type.name, error))
+    return lines, refusals
+
+
+class _LinesRefused(Exception):
+    """Lines the transaction could not hold; it rolled back, nothing was held."""
+
+    def __init__(self, lines: list[LineRefusal]) -> None:
+        self.lines = lines
+
+
+def _hold_with_fallback(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> list[Hold]:
+    try:
+        return _hold_with_retries(request, lines)
+    except _LinesRefused as refused:
+        # Expired holds the sweeper has not reached yet still count as reserved. Before
+        # telling a buyer "sold out", release those of the ticket types short (each in its
+        # own transaction) and try once more.
+        short = [r.ticket_type_id for r in refused.lines if isinstance(r.error, NotEnoughAvailable)]
+        released = sum(release_expired_holds(ticket_type_id=tt).holds for tt in short)
+        if not released:
+            raise
+        return _hold_with_retries(request, lines)
 
 
 class _RegistrationExpired(Exception):
@@ -245,11 +389,11 @@ class _RegistrationExpired(Exception):
         self.registration_id = registration_id
 
 
-def _hold_with_retries(request: HoldRequest, ticket_type: TicketType, seats: int) -> Hold:
+def _hold_with_retries(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> list[Hold]:
     """Hold, retrying (twice at most) on causes that clear by themselves."""
     for _ in range(2):
         try:
-            return _hold_once_in_time(request, ticket_type, seats)
+            return _hold_once_in_time(request, lines)
         except IntegrityError:
             # Two first holds of one buyer raced to open a registration; the unique
             # constraint let one win. The retry joins the winner's registration.
@@ -259,82 +403,106 @@ def _hold_with_retries(request: HoldRequest, ticket_type: TicketType, seats: int
             # nothing: the expiry is found on the row the hold locks anyway.
             expire_registration(expired.registration_id)
     try:
-        return _hold_once_in_time(request, ticket_type, seats)
+        return _hold_once_in_time(request, lines)
     except _RegistrationExpired:
         # Still expired: another transaction (a late confirmation) is working on it.
         raise SeatsBusy() from None
 
 
-def _hold_once_in_time(request: HoldRequest, ticket_type: TicketType, seats: int) -> Hold:
+def _hold_once_in_time(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> list[Hold]:
     try:
-        return _hold_once(request, ticket_type, seats)
+        return _hold_once(request, lines)
     except OperationalError as error:
         if is_lock_timeout(error):
             raise SeatsBusy() from error
         raise
 
 
-def _hold_once(request: HoldRequest, ticket_type: TicketType, seats: int) -> Hold:
-    """One transaction, ordered so the hot lock is held as briefly as possible.
+def _hold_once(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> list[Hold]:
+    """One transaction for every line, ordered so the hot locks are held briefly.
 
-    Every buyer of a ticket type queues for its row lock, taken by the guarded UPDATE and
-    kept until COMMIT. So the buyer's own rows (registration, hold) are written first and
-    the guarded UPDATE is the last statement: the lock then spans that UPDATE and the
-    COMMIT, nothing else. When the guard refuses, the whole transaction rolls back.
+    Lock order (docs/design.md §3): the registration first, then the ticket types in
+    primary-key order (`lines` come sorted), so two selections overlapping in ticket types
+    wait on each other but never deadlock. Every buyer of a ticket type queues for its row
+    lock, taken by the guarded UPDATE and kept until COMMIT; so the buyer's own rows
+    (registration, holds) are written first and the guarded UPDATEs are the last
+    statements. When any guard refuses, the whole transaction rolls back: all or nothing.
     """
     with transaction.atomic():
         limit_lock_wait(settings.HOLD_LOCK_TIMEOUT_MS)
         registration, opened = _open_registration_for(request)
-        existing = (
-            None
-            if opened
-            else registration.holds.filter(ticket_type=ticket_type, status=Hold.Status.ACTIVE)
-            .order_by("pk")
-            .first()
-        )
-        tables = seats // SEATS_PER_LODGE_TABLE if registration.counts_tables else None
-        _check_address_cap(registration, seats)
-        if existing is not None:
-            _check_combined_quantity(ticket_type, registration, existing.seats + seats)
-            grown = {"seats": F("seats") + seats}
-            if tables is not None:
-                grown["tables"] = F("tables") + tables
-            # The registration's row lock (taken above) serialises every change to its
-            # holds, so the values computed here are what the UPDATE writes.
-            Hold.objects.filter(pk=existing.pk).update(**grown)
-            existing.seats += seats
-            if tables is not None:
-                existing.tables = (existing.tables or 0) + tables
-            hold = existing
-        else:
-            hold = Hold.objects.create(
-                registration=registration,
-                ticket_type=ticket_type,
-                seats=seats,
-                tables=tables,
-                unit_price=ticket_type.price,
-                expires_at=registration.expires_at,
-            )
+        existing: dict[int, Hold] = {}
+        if not opened:
+            for found in registration.holds.filter(
+                ticket_type_id__in=[line.ticket_type.pk for line in lines],
+                status=Hold.Status.ACTIVE,
+            ).order_by("-pk"):
+                existing[found.ticket_type_id] = found  # the oldest wins, as before
+        _check_address_cap(registration, sum(line.seats for line in lines))
+        too_many = []
+        for line in lines:
+            if line.ticket_type.pk in existing:
+                try:
+                    _check_combined_quantity(line, existing[line.ticket_type.pk])
+                except QuantityOutOfRange as error:
+                    too_many.append(LineRefusal(line.ticket_type.pk, line.ticket_type.name, error))
+        if too_many:
+            raise _LinesRefused(too_many)
+        holds = [
+            _write_hold(registration, line, existing.get(line.ticket_type.pk)) for line in lines
+        ]
         if not opened:
             _back_to_ticket_selection(registration)
         registration_changed_on_commit(registration, RegistrationChange.HOLD_CREATED)
-        if inventory.reserve(ticket_type, seats) is None:
-            raise _refusal(ticket_type, seats)
-    hold.registration = registration
-    return hold
+        # Every line is tried, so the refusal names each line short, not just the first.
+        refused = [
+            LineRefusal(line.ticket_type.pk, line.ticket_type.name, _refusal(line))
+            for line in lines
+            if inventory.reserve(line.ticket_type, line.seats) is None
+        ]
+        if refused:
+            raise _LinesRefused(refused)
+    for hold in holds:
+        hold.registration = registration
+    return holds
 
 
-def _refusal(ticket_type: TicketType, seats: int) -> TicketingError:
+def _write_hold(registration: Registration, line: _Line, existing: Hold | None) -> Hold:
+    if existing is None:
+        return Hold.objects.create(
+            registration=registration,
+            ticket_type=line.ticket_type,
+            seats=line.seats,
+            tables=line.tables,
+            unit_price=line.ticket_type.price,
+            expires_at=registration.expires_at,
+        )
+    grown = {"seats": F("seats") + line.seats}
+    if line.tables is not None:
+        grown["tables"] = Coalesce(F("tables"), 0) + line.tables
+    # The registration's row lock (taken first) serialises every change to its holds, so
+    # the values computed here are what the UPDATE writes.
+    Hold.objects.filter(pk=existing.pk).update(**grown)
+    existing.seats += line.seats
+    if line.tables is not None:
+        existing.tables = (existing.tables or 0) + line.tables
+    return existing
+
+
+def _refusal(line: _Line) -> TicketingError:
     """Why the guarded UPDATE took nothing: the event was cancelled meanwhile (its ticket
-    types withdrawn), or too few seats are left."""
+    types withdrawn), or too few seats are left - said in the unit the buyer typed."""
+    ticket_type = line.ticket_type
     # Read after the refused UPDATE, which took no lock: only what the message shows.
     ticket_type.refresh_from_db(fields=["capacity", "reserved", "sold", "withdrawn"])
     if ticket_type.withdrawn:
         return EventCancelled()
-    return NotEnoughAvailable(ticket_type.name, seats, ticket_type.available)
+    if line.tables is not None:
+        return not_enough_tables(ticket_type.name, line.quantity, ticket_type.available)
+    return NotEnoughAvailable(ticket_type.name, line.seats, ticket_type.available)
 
 
-def _open_registration_for(request: HoldRequest) -> tuple[Registration, bool]:
+def _open_registration_for(request: HoldRequest | SelectionRequest) -> tuple[Registration, bool]:
     """The buyer's open registration, locked, and whether it was opened just now."""
     registration = lock_pending_registration_of_buyer(request.buyer_key, request.function.pk)
     if registration is not None:
@@ -389,19 +557,18 @@ def _check_address_cap(registration: Registration, seats: int) -> None:
         raise AddressHoldLimit(cap, held, seats)
 
 
-def _check_combined_quantity(
-    ticket_type: TicketType, registration: Registration, combined_seats: int
-) -> None:
-    if registration.counts_tables:
-        most = ticket_type.max_tables_per_order * SEATS_PER_LODGE_TABLE
-        unit = "tables"
-        shown = most // SEATS_PER_LODGE_TABLE
+def _check_combined_quantity(line: _Line, existing: Hold) -> None:
+    ticket_type = line.ticket_type
+    if line.tables is not None:
+        most, held, unit = ticket_type.max_tables_per_order, existing.tables or 0, "tables"
+        asked = line.tables
     else:
-        most = shown = ticket_type.max_per_order
-        unit = "tickets"
-    if combined_seats > most:
+        most, held, unit = ticket_type.max_per_order, existing.seats, "tickets"
+        asked = line.seats
+    if held + asked > most:
         raise QuantityOutOfRange(
-            f"One registration can hold at most {shown} {unit} of {ticket_type.name}."
+            f"One registration can hold at most {most} {unit} of {ticket_type.name}; "
+            f"you hold {held} and asked for {asked} more."
         )
 
 

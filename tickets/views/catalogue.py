@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from common.buyers import buyer_key_of, ensure_buyer_key
 from common.errors import DomainError, error_page
-from tickets.forms import HoldForm
 from tickets.models import Event, Function, Registration
 from tickets.services import broadcasts
 from tickets.services import registrations as registration_service
@@ -81,11 +81,14 @@ def render_function_page(
     request: HttpRequest,
     function: Function,
     *,
-    hold_form: HoldForm | None = None,
+    hold_form: Form | None = None,
     error: DomainError | None = None,
     status: int = 200,
+    typed: dict[int, str] | None = None,
+    refused_lines: list | None = None,
 ) -> HttpResponse:
-    """The function page; with `error`, a refused hold shown on it (and its status)."""
+    """The function page; with `error`, a refused hold shown on it (and its status), and
+    `typed` the quantities the buyer had typed, shown again as typed."""
     open_registration = registration_service.open_registration_of(
         buyer_key_of(request.session), function
     )
@@ -100,6 +103,8 @@ def render_function_page(
         ),
         "registration_types": Registration.Type.choices,
         "hold_form": hold_form,
+        "typed": typed or {},
+        "refused_lines": refused_lines or [],
     }
     if error is not None:
         return error_page(request, FUNCTION_PAGE, context, error)

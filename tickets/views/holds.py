@@ -6,18 +6,20 @@ from __future__ import annotations
 import contextlib
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
 from common.buyers import ensure_buyer_key
 from common.client import client_address
-from common.errors import error_text
-from tickets.forms import HoldForm
-from tickets.models import Function, Registration
+from common.errors import DomainError, error_text
+from tickets.forms import QUANTITY_PREFIX, HoldForm, SelectionForm, quantity_field_name
+from tickets.models import Function, Registration, TicketType
 from tickets.services import holds as hold_service
+from tickets.services.availability import catalogue_of
 from tickets.services.exceptions import (
     HoldAlreadyReleased,
+    InvalidFields,
     RegistrationClosed,
     TicketingError,
     TooManyHolds,
@@ -25,22 +27,37 @@ from tickets.services.exceptions import (
 from tickets.throttling import check_hold_rate
 from tickets.views.catalogue import render_function_page
 from tickets.views.responses import HttpResponseSeeOther, step_url
-from tickets.views.wizard import owned_registration
+from tickets.views.wizard import _render_step, owned_registration
 
 Step = Registration.Step
 
 
 @require_POST
 def hold_create(request: HttpRequest, slug: str) -> HttpResponse:
+    """Hold one line (`ticket_type` + `quantity`, or a line's Select button on the
+    selection page) or a whole selection (`quantity_<ticket_type_id>` fields)."""
     try:
         check_hold_rate(request)
     except TooManyHolds as refusal:
         # Plain text: whoever sends this fast is a script or a stuck button, not a reader.
         return error_text(refusal)
     function = get_object_or_404(Function, slug=slug, published=True)
-    form = HoldForm(request.POST)
+    page = _SelectionPage(request, function)
+    if "ticket_type" in request.POST:
+        return _hold_one_line(request, function, page)
+    return _hold_selection(request, function, page)
+
+
+def _hold_one_line(request: HttpRequest, function: Function, page: _SelectionPage) -> HttpResponse:
+    data = request.POST.copy()
+    typed_field = quantity_field_name_of(data.get("ticket_type", ""))
+    if not data.get("quantity") and typed_field in data:
+        # A line's Select button on the selection page: its quantity is the line's field;
+        # left blank (or 0), the buyer pressed Select for one.
+        data["quantity"] = data[typed_field] if data[typed_field] not in ("", "0") else "1"
+    form = HoldForm(data)
     if not form.is_valid():
-        return render_function_page(request, function, hold_form=form, status=400)
+        return page.refused(hold_form=form, status=400)
     try:
         hold = hold_service.hold_tickets(
             hold_service.HoldRequest(
@@ -54,8 +71,107 @@ def hold_create(request: HttpRequest, slug: str) -> HttpResponse:
             )
         )
     except TicketingError as refusal:
-        return render_function_page(request, function, error=refusal)
+        return page.refused(error=refusal)
     return HttpResponseSeeOther(step_url(hold.registration, Step.TICKET_SELECTION))
+
+
+def _hold_selection(request: HttpRequest, function: Function, page: _SelectionPage) -> HttpResponse:
+    names = dict(TicketType.objects.filter(event__function=function).values_list("pk", "name"))
+    form = SelectionForm(request.POST, names=names)
+    if not form.is_valid():
+        return page.refused(hold_form=form, status=400)
+    try:
+        holds = hold_service.hold_selection(
+            hold_service.SelectionRequest(
+                buyer_key=ensure_buyer_key(request),
+                function=function,
+                lines=form.lines(),
+                registration_type=form.cleaned_data["registration_type"],
+                user_id=request.user.pk if request.user.is_authenticated else None,
+                client_address=client_address(request),
+            )
+        )
+    except hold_service.SelectionRefused as refusal:
+        return page.refused(error=refusal, refused_lines=refusal.lines)
+    except TicketingError as refusal:
+        return page.refused(error=refusal)
+    return HttpResponseSeeOther(step_url(holds[0].registration, Step.TICKET_SELECTION))
+
+
+def quantity_field_name_of(ticket_type: str) -> str:
+    return quantity_field_name(int(ticket_type)) if ticket_type.isdigit() else ""
+
+
+def render_ticket_step(
+    request: HttpRequest, registration: Registration, error: DomainError, **extra: object
+) -> HttpResponse:
+    """The wizard's ticket step with a refused addition on it, rendered as its own view
+    renders it (the wizard's renderer: one place decides what a step shows)."""
+    return _render_step(
+        request,
+        registration,
+        Step.TICKET_SELECTION,
+        "tickets/wizard/ticket_selection.html",
+        error=error,
+        catalogue=catalogue_of(registration.function),
+        registration_type=registration.registration_type,
+        **extra,
+    )
+
+
+class _SelectionPage:
+    """Where a refused hold is answered: the page it was sent from - the wizard's ticket
+    step (a `registration` field the buyer owns, still open) or the function page - with
+    the quantities as typed, so nobody types their selection twice."""
+
+    def __init__(self, request: HttpRequest, function: Function) -> None:
+        self.request = request
+        self.function = function
+        self.registration = self._wizard_registration()
+
+    def refused(
+        self,
+        *,
+        error: DomainError | None = None,
+        hold_form: HoldForm | SelectionForm | None = None,
+        refused_lines: list[hold_service.LineRefusal] | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        typed = self._typed()
+        extra = {"hold_form": hold_form, "typed": typed, "refused_lines": refused_lines or []}
+        if self.registration is None:
+            return render_function_page(
+                self.request, self.function, error=error, status=status, **extra
+            )
+        if error is None:
+            # The step shows its refusals in one alert; a form's errors are one too.
+            error = InvalidFields("We could not hold those tickets; see below.")
+        return render_ticket_step(self.request, self.registration, error, **extra)
+
+    def _typed(self) -> dict[int, str]:
+        post = self.request.POST
+        typed = {
+            int(key.removeprefix(QUANTITY_PREFIX)): value
+            for key, value in post.items()
+            if key.startswith(QUANTITY_PREFIX) and key.removeprefix(QUANTITY_PREFIX).isdigit()
+        }
+        ticket_type = post.get("ticket_type", "")
+        if ticket_type.isdigit() and post.get("quantity"):
+            typed[int(ticket_type)] = post["quantity"]
+        return typed
+
+    def _wizard_registration(self) -> Registration | None:
+        try:
+            pk = UUID(self.request.POST.get("registration", ""))
+        except ValueError:
+            return None
+        try:
+            registration = owned_registration(self.request, pk)
+        except Http404:
+            return None
+        if registration.function_id != self.function.pk or not registration.is_pending:
+            return None
+        return registration
 
 
 @require_POST

@@ -264,16 +264,31 @@
     if (!form || form.tagName !== "FORM") return;
     var button = event.submitter || null;
     var buy = button && /^buy-(\d+)$/.exec(button.id || "");
+    var kind = form.elements.namedItem("registration_type");
+    if (!buy && form.id === "selection-form") {
+      // The selection page's Continue: one ticket.select per line wanted.
+      form.querySelectorAll('input[name^="quantity_"]').forEach(function (input) {
+        var n = Number(input.value);
+        if (n > 0) {
+          track("ticket.select", {
+            ticket_type: Number(input.name.slice("quantity_".length)),
+            quantity: n,
+            registration_type: kind ? kind.value : null,
+          });
+        }
+      });
+      return;
+    }
     if (!buy) {
       var found = form.querySelector('[id^="buy-"]');
       buy = found && /^buy-(\d+)$/.exec(found.id);
     }
     if (buy) {
-      var quantity = form.elements.namedItem("quantity");
-      var kind = form.elements.namedItem("registration_type");
+      // A line's own quantity field on the selection page; `quantity` in a one-line form.
+      var quantity = form.elements.namedItem("quantity_" + buy[1]) || form.elements.namedItem("quantity");
       track("ticket.select", {
         ticket_type: Number(buy[1]),
-        quantity: quantity ? Number(quantity.value) : null,
+        quantity: quantity ? Number(quantity.value) || 1 : null,
         registration_type: kind ? kind.value : null,
       });
     } else if ((button && button.id === "confirm") || form.querySelector("#confirm")) {
