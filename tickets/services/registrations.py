@@ -389,14 +389,7 @@ def save_attendee_details(
             Attendee(
                 registration=registration,
                 position=index + 1,
-                **{name: getattr(a, name) for name in AttendeeDetails.SAVED_FIELDS},
-                # Only Masons attend under a lodge: whatever a browser sent for anyone else
-                # (a field hidden after it was typed in) is not kept.
-                **(
-                    {}
-                    if a.attendee_type == Attendee.Type.MASON
-                    else {"lodge_name": "", "lodge_number": ""}
-                ),
+                **_saved_values(a),
             )
             for index, a in enumerate(attendees)
         )
@@ -596,6 +589,15 @@ def new_confirmation_number(registration_type: str) -> str:
 def _require_step(registration: Registration, step: str) -> None:
     if not registration.has_reached(step):
         raise StepNotReached()
+
+
+def _saved_values(attendee: AttendeeDetails) -> dict[str, str]:
+    values = {name: getattr(attendee, name) for name in AttendeeDetails.SAVED_FIELDS}
+    if attendee.attendee_type != Attendee.Type.MASON:
+        # Only Masons attend under a lodge: whatever a browser sent for anyone else (a
+        # field hidden after it was typed in) is not kept.
+        values["lodge_name"] = values["lodge_number"] = ""
+    return values
 
 
 def _lock_resumable(registration_id: UUID) -> Registration:
