@@ -18,7 +18,7 @@ from tests.support.factories import (
     refreshed,
 )
 from tickets.models import Attendee, Hold, Registration
-from tickets.services import holds
+from tickets.services import holds, retention
 from tickets.services import registrations as wizard
 from tickets.services.exceptions import (
     AnotherRegistrationOpen,
@@ -284,3 +284,17 @@ class TestDefaults:
         partner = registration.attendees.get(first_name="M")
         assert (partner.lodge_name, partner.lodge_number) == ("", "")
         assert registration.attendees.get(first_name="A").lodge_name == "Lodge Antiquity"
+
+
+def test_the_draft_of_an_unsold_registration_is_forgotten_with_its_people():
+    tt = make_ticket_type()
+    registration = at_attendee_step(tt)
+    wizard.save_attendee_draft(
+        registration.pk, {"attendees": [{"values": {"first_name": "Alan"}}], "contact": {}}
+    )
+    expire_and_sweep(registration)
+    later = timezone.now() + datetime.timedelta(days=1)
+    assert retention.forget_unsold(later).registrations == 1
+    registration.refresh_from_db()
+    assert registration.attendee_draft == {}
+    assert retention.forget_unsold(later).registrations == 0  # nothing left to forget
