@@ -172,3 +172,54 @@ def test_error_summary_links_fields_and_takes_focus(asgi_server, new_context, si
     summary.get_by_role("link", name="Last name").click()
     expect(attendee.get_by_label("Last name")).to_be_focused()
     assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_lodge_steps_expired_steps_and_a_refused_extension_have_no_violations(
+    asgi_server, new_context, size
+):
+    require_axe()
+    function = make_function(slug="grand-proclamation", name="Grand Proclamation")
+    banquet = make_ticket_type(make_event(function, name="Grand Banquet"), capacity=100)
+    page = new_context(viewport=VIEWPORTS[size]).new_page()
+    page.goto(f"{asgi_server.url}{function.get_absolute_url()}?as=lodge")
+    with page.expect_navigation():
+        page.evaluate(
+            SUBMIT,
+            [
+                f"/functions/{function.slug}/hold/",
+                {"ticket_type": banquet.pk, "quantity": 1, "registration_type": "lodge"},
+            ],
+        )
+    registration = Registration.objects.get()
+    with page.expect_navigation():
+        page.evaluate(SUBMIT, [f"/registrations/{registration.pk}/tickets/", {}])
+    expect(page.get_by_role("heading", name="Contact details")).to_be_visible()
+    seen = {"contact step": axe_violations(page)}
+
+    page.get_by_label("Lodge name").fill("Lodge Antiquity")
+    page.click("#continue")
+    expect(page.locator("#step-error")).to_be_focused()
+    seen["contact step, refused"] = axe_violations(page)
+    page.get_by_label("Lodge number").fill("2")
+    page.get_by_label("Contact name").fill("W.Bro. Alan Reid")
+    page.get_by_label("Contact email").fill("alan@example.com")
+    page.get_by_label("Contact phone").fill("0400 000 000")
+    page.click("#continue")
+    expect(page.get_by_role("heading", name="Check your registration")).to_be_visible()
+
+    hold_until(registration, -1)
+    page.reload()
+    expect(page.locator("#hold-expired")).to_be_visible()
+    seen["review step, expired"] = axe_violations(page)
+    page.click("#continue")  # re-taken: the seats are free
+    expect(page.get_by_role("heading", name="Payment")).to_be_visible()
+    seen["payment step"] = axe_violations(page)
+
+    for _ in range(2):  # the form without script: the second is refused
+        with page.expect_navigation():
+            page.evaluate(SUBMIT, [f"/registrations/{registration.pk}/extend/", {}])
+    expect(page.locator("#step-error")).to_have_attribute("data-code", "hold_already_extended")
+    seen["extension refused"] = axe_violations(page)
+
+    assert {name: found for name, found in seen.items() if found} == {}
