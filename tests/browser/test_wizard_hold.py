@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import time
 
 import pytest
 from django.utils import timezone
@@ -15,6 +14,7 @@ from playwright.sync_api import expect
 from tests.support.axe import axe_violations, require_axe
 from tests.support.factories import make_event, make_function, make_ticket_type
 from tickets.models import Registration
+from tickets.services import holds
 
 pytestmark = pytest.mark.browser
 
@@ -135,10 +135,10 @@ def test_expiry_on_the_attendee_step_keeps_typed_details_and_retakes_seats(
     expect(page.locator("#hold-expired")).to_be_visible(timeout=15_000)
     expect(page.locator("#hold-countdown")).to_have_text("0:00")
     assert axe_violations(page) == []
-    deadline = time.monotonic() + 10
-    while Registration.objects.get(pk=registration.pk).status != Registration.Status.EXPIRED:
-        assert time.monotonic() < deadline, "the sweeper never expired the registration"
-        time.sleep(0.2)
+    # The sweeper's work, done here: with Redis the sweeper is its own process, which
+    # these tests do not run (on the embedded default the server's may already have).
+    holds.release_expired_holds()
+    assert Registration.objects.get(pk=registration.pk).status == Registration.Status.EXPIRED
     banquet.refresh_from_db()
     assert banquet.reserved == 0  # the seats were released...
     assert page.evaluate("window.stillTheSamePage") is True
