@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django import forms
 from django.db.models import Model
@@ -117,8 +117,50 @@ class ContactForm(
             del self.fields["lodge_name"]
             del self.fields["lodge_number"]
 
+        # What a browser may fill in for the buyer, and the keyboard a phone shows.
+        set_autocomplete(self, CONTACT_AUTOCOMPLETE)
+
     def details(self) -> ContactDetails:
         return ContactDetails(**self.cleaned_data)
+
+
+# Field -> (autocomplete token, input type or None to keep the widget's).
+CONTACT_AUTOCOMPLETE = {
+    "lodge_name": ("organization", None),
+    "lodge_number": ("off", None),
+    "delegation_name": ("organization", None),
+    "contact_name": ("name", None),
+    "contact_email": ("email", "email"),
+    "contact_phone": ("tel", "tel"),
+}
+ATTENDEE_AUTOCOMPLETE = {
+    "attendee_type": ("off", None),
+    "title": ("honorific-prefix", None),
+    "first_name": ("given-name", None),
+    "last_name": ("family-name", None),
+    "email": ("email", "email"),
+    "phone": ("tel", "tel"),
+    "dietary_requirements": ("off", None),
+    "lodge_name": ("organization", None),
+    "lodge_number": ("off", None),
+    "partner_of": ("off", None),
+}
+
+
+def set_autocomplete(
+    form: forms.Form, tokens: Mapping[str, tuple[str, str | None]], section: str = ""
+) -> None:
+    """Put `autocomplete` (and `type`) on the form's widgets. `section` keeps a browser's
+    autofill from writing the buyer's own name into every attendee."""
+    for name, (token, input_type) in tokens.items():
+        if name not in form.fields:
+            continue
+        widget = form.fields[name].widget
+        widget.attrs["autocomplete"] = (
+            f"section-{section} {token}" if section and token != "off" else token
+        )
+        if input_type is not None:
+            widget.input_type = input_type
 
 
 class AttendeeForm(
@@ -150,6 +192,10 @@ class AttendeeForm(
         self.fields["partner_of"].choices = [("", "-")] + [
             (str(i), f"Attendee {i + 1}") for i in range(position)
         ]
+        set_autocomplete(self, ATTENDEE_AUTOCOMPLETE, section="" if is_lead else f"a{position}")
+        # The lodge fields are shown only for Masons (wizard.js) and kept only for them.
+        for name in ("lodge_name", "lodge_number"):
+            self.fields[name].widget.attrs["data-mason-only"] = "true"
         self.ticket_field_names: list[str] = []
         for event, holds in events:
             name = ticket_field_name(event.pk)
@@ -161,10 +207,16 @@ class AttendeeForm(
                 choices=[("", "Not attending")]
                 + [(str(h.ticket_type_id), h.ticket_type.name) for h in holds],
             )
+            self.fields[name].widget.attrs["autocomplete"] = "off"
             self.ticket_field_names.append(name)
 
     def clean(self) -> dict:
         data = super().clean()
+        if data.get("attendee_type") and data["attendee_type"] != Attendee.Type.MASON:
+            # Hidden for partners and guests; whatever was typed there before is ignored.
+            data["lodge_name"] = data["lodge_number"] = ""
+            for name in ("lodge_name", "lodge_number"):
+                self.errors.pop(name, None)
         # Said beside the field; the rule is the service's (save_attendee_details checks it).
         if lodge_missing(data.get("attendee_type"), data.get("lodge_name")):
             self.add_error("lodge_name", MASON_WITHOUT_LODGE)
@@ -187,6 +239,47 @@ class AttendeeForm(
 def ticket_field_name(event_id: int) -> str:
     """The attendee form's field for the seat an attendee holds at one event."""
     return f"ticket_{event_id}"
+
+
+def attendee_draft_from_post(
+    data: Mapping[str, str], events: Sequence[tuple[Event, Sequence[Hold]]], prefix: str
+) -> list[dict]:
+    """What was typed into the attendee formset, valid or not, in the shape the service
+    keeps (registrations.save_attendee_draft): nothing here is trusted, only stored and
+    offered back as the form's initial values."""
+    try:
+        rows = min(int(data.get(f"{prefix}-TOTAL_FORMS", 0)), 100)
+    except ValueError:
+        rows = 0
+    typed = []
+    for index in range(max(rows, 0)):
+        key = f"{prefix}-{index}-"
+        partner = data.get(key + "partner_of", "")
+        seats: dict[str, int | None] = {}
+        for event, _ in events:
+            value = data.get(key + ticket_field_name(event.pk))
+            if value is not None:
+                seats[str(event.pk)] = int(value) if value.isdigit() else None
+        typed.append(
+            {
+                "values": {
+                    name: data[key + name][:200]
+                    for name in AttendeeDetails.SAVED_FIELDS
+                    if key + name in data
+                },
+                "partner_of": int(partner) if partner.isdigit() else None,
+                "seats": seats,
+            }
+        )
+    return typed
+
+
+def contact_draft_from_post(data: Mapping[str, str], prefix: str) -> dict[str, str]:
+    return {
+        name: data[f"{prefix}-{name}"][:200]
+        for name in ContactForm.base_fields
+        if f"{prefix}-{name}" in data
+    }
 
 
 def attendee_initial(drafts: Sequence[AttendeeDraft]) -> list[dict]:

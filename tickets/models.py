@@ -280,6 +280,12 @@ class Registration(models.Model):
     # Pay-later confirmations only: unless marked paid by then, the registration expires
     # and its seats go back (fixed at confirmation from Function.unpaid_days).
     payment_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the buyer last typed on the attendee step, valid or not (services.registrations
+    # .save_attendee_draft): the page is prefilled from it, so an expiry or a reload never
+    # throws typed details away. Emptied at confirmation, when the attendees are saved.
+    attendee_draft = models.JSONField(default=dict, blank=True, editable=False)
+    # When the buyer used their one extension of the hold (design §10, WCAG 2.2.1).
+    hold_extended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     STEP_ORDER = [s.value for s in Step]
 

@@ -38,5 +38,6 @@ urlpatterns = [
         wizard.confirmation,
         name="registration-confirmation",
     ),
+    path("registrations/<uuid:pk>/extend/", wizard.extend, name="registration-extend"),
     path("registrations/<uuid:pk>/cancel/", holds.registration_cancel, name="registration-cancel"),
 ]

@@ -182,6 +182,30 @@ class PaymentMethodRequired(TicketingError):
     default_message = "Choose how you would like to pay."
 
 
+class HoldAlreadyExtended(TicketingError):
+    """A hold is extended at most once (design §10): a buyer who needs longer again is
+    keeping seats from everyone else."""
+
+    code = "hold_already_extended"
+    http_status = 409
+    default_message = (
+        "Your hold has already been extended once and cannot be extended again; please "
+        "finish your registration before the countdown ends."
+    )
+
+
+class AnotherRegistrationOpen(TicketingError):
+    """An expired registration cannot come back while the buyer has started another for
+    the same function (one pending registration per buyer)."""
+
+    code = "another_registration_open"
+    http_status = 409
+    default_message = (
+        "You have started another registration for this function since this one expired; "
+        "continue with that one."
+    )
+
+
 class ConfirmationNumberUnavailable(TicketingError):
     """Five random draws collided in a space of 676 million: retrying is the answer."""
 

@@ -7,11 +7,13 @@ claims; presence and the funnel read it from here.
 
 from __future__ import annotations
 
+import datetime
 import enum
+import re
 import secrets
 import string
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import groupby
@@ -23,11 +25,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from tickets.models import Attendee, Event, Function, Hold, Registration, Ticket
+from tickets.models import Attendee, Event, Function, Hold, Registration, Ticket, TicketType
 from tickets.services import audit, inventory, unpaid
 from tickets.services.exceptions import (
+    AnotherRegistrationOpen,
     ConfirmationNumberUnavailable,
     EventCancelled,
+    HoldAlreadyExtended,
     HoldExpired,
     InvalidAttendees,
     NothingSelected,
@@ -109,16 +113,21 @@ class StepAccess(enum.Enum):
     CURRENT_STEP = "current_step"  # not reached yet: back to where it stands
 
 
+# The steps an expired registration still shows: continuing from any of them re-takes the
+# seats if they are still free (the one expiry rule, `_lock_resumable`).
+RESUMABLE_STEPS = (Step.ATTENDEE_DETAILS, Step.REVIEW, Step.PAYMENT)
+
+
 def step_access(registration: Registration, step: str) -> StepAccess:
     """Which step pages a registration may show, by its status and how far it got."""
     if registration.status == Registration.Status.CONFIRMED:
         return StepAccess.SHOW if step == Step.CONFIRMATION else StepAccess.CONFIRMATION
     if registration.status == Registration.Status.CANCELLED or (
-        # An expired registration can still try to pay: confirm re-takes the seats if nobody
-        # else has them. Not one that expired unpaid after confirming: another pay-later
-        # confirmation would be another free stretch of seats.
+        # An expired registration can still go on from a later step: continuing re-takes
+        # the seats if nobody else has them. Not one that expired unpaid after confirming:
+        # another pay-later confirmation would be another free stretch of seats.
         registration.status == Registration.Status.EXPIRED
-        and (step != Step.PAYMENT or registration.confirmed_at is not None)
+        and (step not in RESUMABLE_STEPS or registration.confirmed_at is not None)
     ):
         return StepAccess.CLOSED
     if not registration.has_reached(step):
@@ -166,10 +175,11 @@ def holds_by_event(holds: Sequence[Hold]) -> list[tuple[Event, list[Hold]]]:
 
 @dataclass(frozen=True)
 class AttendeeDraft:
-    """One row of the attendee step as it first shows: a saved attendee, or a blank one
-    already seated."""
+    """One row of the attendee step as it first shows: what the buyer last typed, a saved
+    attendee, or a blank one already seated."""
 
-    # AttendeeDetails.SAVED_FIELDS of a saved attendee; empty for a blank row.
+    # AttendeeDetails.SAVED_FIELDS as typed or saved; a blank row has at most a default
+    # attendee_type.
     values: dict[str, str] = field(default_factory=dict)
     # Index, among the rows, of the attendee this one is the partner of.
     partner_of: int | None = None
@@ -177,16 +187,30 @@ class AttendeeDraft:
     seats: dict[int, int] = field(default_factory=dict)
 
 
+PARTNER_TYPES = (Attendee.Type.LADY_PARTNER, Attendee.Type.GUEST_PARTNER)
+# "Suited to partners", kept deliberately simple: a ticket type (or its event) whose name
+# says it is for ladies or partners, as organisers name them ("Ladies' Brunch",
+# "Partners' Tour"). No new field for staff to forget to set.
+_PARTNER_WORDS = re.compile(r"\b(lady|ladies|partners?)\b", re.IGNORECASE)
+
+
+def suits_partners(ticket_type: TicketType) -> bool:
+    return bool(
+        _PARTNER_WORDS.search(ticket_type.name) or _PARTNER_WORDS.search(ticket_type.event.name)
+    )
+
+
 def attendee_drafts(
     registration: Registration, events: Sequence[tuple[Event, Sequence[Hold]]]
 ) -> list[AttendeeDraft]:
-    """The saved attendees, or as many blank rows as the busiest event has seats, seated
-    in order: the first N attendees of each event get its N seats (the buyer moves them)."""
+    """The rows of the attendee step: the saved attendees, or blank rows seated by
+    `_default_rows`; then what the buyer last typed (the draft) over them, so nothing
+    typed is lost to an expiry or a reload."""
     saved = list(
         registration.attendees.select_related("partner_of").prefetch_related("tickets__hold")
     )
     if saved:
-        return [
+        rows = [
             AttendeeDraft(
                 values={name: getattr(a, name) for name in AttendeeDetails.SAVED_FIELDS},
                 partner_of=a.partner_of.position - 1 if a.partner_of_id else None,
@@ -194,15 +218,140 @@ def attendee_drafts(
             )
             for a in saved
         ]
-    rows = max((sum(h.seats for h in holds) for _, holds in events), default=0)
-    seats: list[dict[int, int]] = [{} for _ in range(rows)]
+    else:
+        rows = _default_rows(events)
+    return _overlay_draft(rows, registration.attendee_draft.get("attendees") or [], events)
+
+
+def _default_rows(events: Sequence[tuple[Event, Sequence[Hold]]]) -> list[AttendeeDraft]:
+    """As many rows as the busiest event has seats. Seats of tickets suited to partners
+    (`suits_partners`) go to the last rows, which default to lady partners of the first
+    ones; every other seat goes to the first rows (the lead, a Mason, first). At most one
+    seat per event per row: an event never has more seats than there are rows."""
+    count = max((sum(h.seats for h in holds) for _, holds in events), default=0)
+    partner_count = min(
+        count,
+        max(
+            (sum(h.seats for h in holds if suits_partners(h.ticket_type)) for _, holds in events),
+            default=0,
+        ),
+    )
+    others = list(range(count - partner_count))
+    partners = list(range(count - partner_count, count))
+    seats: list[dict[int, int]] = [{} for _ in range(count)]
     for event, holds in events:
-        row = 0
+        free_for_partner_tickets = iter(partners + others)
+        free_for_other_tickets = iter(others + partners)
+        taken: set[int] = set()
         for hold in holds:
+            queue = (
+                free_for_partner_tickets
+                if suits_partners(hold.ticket_type)
+                else free_for_other_tickets
+            )
             for _ in range(hold.seats):
+                row = next(r for r in queue if r not in taken)
+                taken.add(row)
                 seats[row][event.pk] = hold.ticket_type_id
-                row += 1
-    return [AttendeeDraft(seats=row_seats) for row_seats in seats]
+    return [
+        AttendeeDraft(
+            values={"attendee_type": Attendee.Type.LADY_PARTNER} if row in partners else {},
+            # The i-th partner is the partner of the i-th Mason, when there is one.
+            partner_of=others[partners.index(row)]
+            if row in partners and partners.index(row) < len(others)
+            else None,
+            seats=row_seats,
+        )
+        for row, row_seats in enumerate(seats)
+    ]
+
+
+def _overlay_draft(
+    rows: list[AttendeeDraft],
+    typed: Sequence[Mapping],
+    events: Sequence[tuple[Event, Sequence[Hold]]],
+) -> list[AttendeeDraft]:
+    """The rows with what was typed put over them. The number of rows stays what the seats
+    held decide; a typed seat of a ticket type no longer held is ignored."""
+    held = {event.pk: {h.ticket_type_id for h in holds} for event, holds in events}
+    merged = []
+    for index, row in enumerate(rows):
+        draft = typed[index] if index < len(typed) and isinstance(typed[index], Mapping) else {}
+        values = draft.get("values") if isinstance(draft.get("values"), Mapping) else {}
+        seats = dict(row.seats)
+        for event_id, tt_id in (draft.get("seats") or {}).items():
+            event_pk = int(event_id)
+            if tt_id is None:
+                seats.pop(event_pk, None)  # typed "not attending"
+            elif tt_id in held.get(event_pk, ()):
+                seats[event_pk] = tt_id
+        partner_of = draft.get("partner_of", row.partner_of)
+        merged.append(
+            AttendeeDraft(
+                values={
+                    **row.values,
+                    **{
+                        name: str(values[name])
+                        for name in AttendeeDetails.SAVED_FIELDS
+                        if name in values
+                    },
+                },
+                partner_of=partner_of
+                if isinstance(partner_of, int) and 0 <= partner_of < index
+                else None,
+                seats=seats,
+            )
+        )
+    return merged
+
+
+def contact_initial(registration: Registration, names: Sequence[str]) -> dict[str, str]:
+    """The contact form of a lodge or delegation as it first shows: what was typed last,
+    else what is saved."""
+    typed = registration.attendee_draft.get("contact") or {}
+    return {
+        name: str(typed[name]) if name in typed else getattr(registration, name) for name in names
+    }
+
+
+def save_attendee_draft(registration_id: UUID, draft: Mapping) -> None:
+    """Keep what the buyer typed on the attendee step, valid or not, whatever happens to
+    the hold: `{"attendees": [{"values", "partner_of", "seats"}], "contact": {...}}`.
+
+    A single UPDATE (it locks only the registration row, the first lock of every writer),
+    committed on its own: a refusal of the step (HoldExpired) must not roll the draft
+    back. Over registrations (confirmed, cancelled) take no draft."""
+    Registration.objects.filter(
+        pk=registration_id,
+        status__in=(Registration.Status.PENDING, Registration.Status.EXPIRED),
+        confirmed_at__isnull=True,
+    ).update(attendee_draft=dict(draft), updated_at=timezone.now())
+
+
+def extend_hold(registration_id: UUID) -> Registration:
+    """Give the buyer one more `hold_minutes` (design §10: warned two minutes before the
+    hold expires, they may extend it once). A second is refused (HoldAlreadyExtended);
+    a hold that already expired is not extended: continuing re-takes its seats instead.
+
+    Once the waiting list exists: no extension while people wait for one of its ticket
+    types (not built yet)."""
+    with transaction.atomic():
+        registration = lock_open_registration(registration_id)
+        now = timezone.now()
+        if registration.expires_at <= now:
+            raise HoldExpired(
+                "Your hold has already expired: continue, and your seats are taken again "
+                "if they are still free."
+            )
+        if registration.hold_extended_at is not None:
+            raise HoldAlreadyExtended()
+        holds = lock_holds_of(registration, Hold.Status.ACTIVE)
+        expires_at = registration.expires_at + datetime.timedelta(
+            minutes=registration.function.hold_minutes
+        )
+        registration.hold_extended_at = now
+        _set_expiry(registration, holds, expires_at, extra_fields=["hold_extended_at"])
+    return registration
 
 
 def continue_to_attendee_details(registration_id: UUID) -> Registration:
@@ -217,9 +366,10 @@ def continue_to_attendee_details(registration_id: UUID) -> Registration:
 def save_attendee_details(
     registration_id: UUID, contact: ContactDetails, attendees: Sequence[AttendeeDetails]
 ) -> Registration:
-    """Replace the registration's contact details and attendees, then move to review."""
+    """Replace the registration's contact details and attendees, then move to review. An
+    expired hold is re-taken first if its seats are still free (`_lock_resumable`)."""
     with transaction.atomic():
-        registration = lock_open_registration(registration_id)
+        registration = _lock_resumable(registration_id)
         _require_step(registration, Step.ATTENDEE_DETAILS)
         holds = {h.ticket_type_id: h for h in lock_holds_of(registration, Hold.Status.ACTIVE)}
         _check_attendees(registration, holds, attendees)
@@ -239,7 +389,7 @@ def save_attendee_details(
             Attendee(
                 registration=registration,
                 position=index + 1,
-                **{name: getattr(a, name) for name in AttendeeDetails.SAVED_FIELDS},
+                **_saved_values(a),
             )
             for index, a in enumerate(attendees)
         )
@@ -260,7 +410,7 @@ def save_attendee_details(
 
 def continue_to_payment(registration_id: UUID) -> Registration:
     with transaction.atomic():
-        registration = lock_open_registration(registration_id)
+        registration = _lock_resumable(registration_id)
         _require_step(registration, Step.REVIEW)
         _advance(registration, Step.PAYMENT)
     return registration
@@ -273,8 +423,11 @@ def confirm_registration(
 
     A hold the sweeper already let expire is re-taken from what is available now; if its
     seats have gone to someone else the whole confirmation is refused (HoldExpired) and
-    nothing changes. Runs with no payment in flight: the caller has settled payment (or
-    arranged it offline) before calling.
+    nothing changes. That is the one expiry rule of every step (`_lock_resumable`), done
+    here by selling straight from what is available (one guarded update per line) because
+    a pay-later confirmation must lock the function before any ticket type. Runs with no
+    payment in flight: the caller has settled payment (or arranged it offline) before
+    calling.
 
     Pay later (`payment_status` pending) is capped per buyer and per contact email
     (UnpaidSeatLimit, services.unpaid) and gets a due date, after which the sweeper
@@ -318,6 +471,8 @@ def confirm_registration(
         registration.payment_status = payment_status
         registration.total_amount = total_of(holds)
         registration.confirmed_at = now
+        # The attendees are saved now: their personal details need not live twice.
+        registration.attendee_draft = {}
         registration.payment_due_at = unpaid.payment_due(registration, now) if pay_later else None
         _save_with_confirmation_number(registration)
         registration_changed_on_commit(registration, RegistrationChange.STEP_REACHED)
@@ -434,6 +589,77 @@ def new_confirmation_number(registration_type: str) -> str:
 def _require_step(registration: Registration, step: str) -> None:
     if not registration.has_reached(step):
         raise StepNotReached()
+
+
+def _saved_values(attendee: AttendeeDetails) -> dict[str, str]:
+    values = {name: getattr(attendee, name) for name in AttendeeDetails.SAVED_FIELDS}
+    if attendee.attendee_type != Attendee.Type.MASON:
+        # Only Masons attend under a lodge: whatever a browser sent for anyone else (a
+        # field hidden after it was typed in) is not kept.
+        values["lodge_name"] = values["lodge_number"] = ""
+    return values
+
+
+def _lock_resumable(registration_id: UUID) -> Registration:
+    """Lock a registration the buyer may go on with, re-taking its seats if its hold
+    expired - the one expiry rule of every wizard step after the tickets.
+
+    Pending but past its time (the sweeper has not reached it): its seats are still
+    reserved for it, so it gets a fresh hold time. Expired: each line it had is reserved
+    again through the inventory service's guarded update, in ticket type order; if any is
+    gone the whole step is refused (HoldExpired) and the transaction rolls back, so no
+    line is re-taken alone. Confirmed, cancelled or expired unpaid: RegistrationClosed.
+    """
+    registration = lock_registration(registration_id)
+    if (
+        registration is None
+        or registration.status not in (Registration.Status.PENDING, Registration.Status.EXPIRED)
+        or registration.confirmed_at is not None
+    ):
+        raise RegistrationClosed()
+    now = timezone.now()
+    fresh = now + datetime.timedelta(minutes=registration.function.hold_minutes)
+    if registration.is_pending:
+        if registration.expires_at <= now:
+            _set_expiry(registration, lock_holds_of(registration, Hold.Status.ACTIVE), fresh)
+        return registration
+    holds = lock_holds_of(registration, Hold.Status.EXPIRED)
+    if not holds:
+        raise HoldExpired()
+    for hold in inventory.sorted_by_ticket_type(holds):
+        if hold.ticket_type.event.is_cancelled:
+            raise EventCancelled(
+                f"{hold.ticket_type.event.name} has been cancelled, so your expired hold "
+                "cannot be taken again; choose tickets again."
+            )
+        if inventory.reserve(hold.ticket_type, hold.seats) is None:
+            raise HoldExpired()
+        hold.status = Hold.Status.ACTIVE
+        hold.ended_at = None
+    registration.status = Registration.Status.PENDING
+    try:
+        # A savepoint: the buyer may have opened another pending registration for the
+        # function since (one per buyer, a unique constraint).
+        with transaction.atomic():
+            _set_expiry(registration, holds, fresh, extra_fields=["status"])
+    except IntegrityError:
+        raise AnotherRegistrationOpen() from None
+    registration_changed_on_commit(registration, RegistrationChange.STEP_REACHED)
+    return registration
+
+
+def _set_expiry(
+    registration: Registration,
+    holds: Sequence[Hold],
+    expires_at: datetime.datetime,
+    extra_fields: Sequence[str] = (),
+) -> None:
+    """A registration and its (locked) holds share one expiry time (design §2)."""
+    registration.expires_at = expires_at
+    registration.save(update_fields=["expires_at", "updated_at", *extra_fields])
+    for hold in holds:
+        hold.expires_at = expires_at
+    Hold.objects.bulk_update(holds, ["status", "ended_at", "expires_at"])
 
 
 def _advance(registration: Registration, step: str, extra_fields: Sequence[str] = ()) -> None:

@@ -52,10 +52,11 @@ def forget_unsold(before: datetime.datetime) -> Forgotten:
             .exclude(**{field: "" for field in ATTENDEE_FIELDS})
             .update(**{field: "" for field in ATTENDEE_FIELDS})
         )
-        # update(), not save(): no signal, and updated_at stays when it ended.
-        registrations = unsold.exclude(**{field: "" for field in CONTACT_FIELDS}).update(
-            **{field: "" for field in CONTACT_FIELDS}
-        )
+        # update(), not save(): no signal, and updated_at stays when it ended. The attendee
+        # draft (what was typed on the attendee step) is personal data too.
+        registrations = unsold.exclude(
+            **{field: "" for field in CONTACT_FIELDS}, attendee_draft={}
+        ).update(**{field: "" for field in CONTACT_FIELDS}, attendee_draft={})
     return Forgotten(registrations=registrations, attendees=attendees)
 
 

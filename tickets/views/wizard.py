@@ -7,13 +7,21 @@ from functools import wraps
 from typing import Any
 from uuid import UUID
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.buyers import buyer_key_of
 from common.errors import DomainError, error_page
-from tickets.forms import AttendeeFormSet, ContactForm, PaymentForm, attendee_initial
+from tickets.forms import (
+    AttendeeFormSet,
+    ContactForm,
+    PaymentForm,
+    attendee_draft_from_post,
+    attendee_initial,
+    contact_draft_from_post,
+)
 from tickets.models import Registration
 from tickets.services import broadcasts, payments
 from tickets.services import holds as hold_service
@@ -65,6 +73,9 @@ def registration_step(step: str) -> Callable:
 def _wizard_context(registration: Registration, step: str, **extra: Any) -> dict[str, Any]:
     holds = wizard.current_holds(registration)
     return {
+        # The page's own timer warns two minutes before the hold expires (countdown.js);
+        # the offer to extend goes with it while the one extension is unused.
+        "hold_extendable": registration.is_pending and registration.hold_extended_at is None,
         "registration": registration,
         "function": registration.function,
         "broadcasts": broadcasts.recent_broadcasts(registration.function),
@@ -142,6 +153,16 @@ def attendee_details(request: HttpRequest, registration: Registration) -> HttpRe
     contact now and names later."""
     events = wizard.holds_by_event(wizard.current_holds(registration))
     data = request.POST if request.method == "POST" else None
+    if data is not None:
+        # Kept before anything can refuse the step, so an expiry loses nothing typed.
+        wizard.save_attendee_draft(
+            registration.pk,
+            {
+                "attendees": attendee_draft_from_post(data, events, "attendees"),
+                "contact": contact_draft_from_post(data, "contact"),
+            },
+        )
+        registration.refresh_from_db(fields=["attendee_draft"])
     contact_form = formset = None
     if registration.registration_type == Registration.Type.INDIVIDUAL:
         formset = AttendeeFormSet(
@@ -154,7 +175,7 @@ def attendee_details(request: HttpRequest, registration: Registration) -> HttpRe
         contact_form = ContactForm(
             data,
             registration_type=registration.registration_type,
-            initial={name: getattr(registration, name) for name in ContactForm.base_fields},
+            initial=wizard.contact_initial(registration, list(ContactForm.base_fields)),
             prefix="contact",
         )
     error = None
@@ -179,7 +200,32 @@ def attendee_details(request: HttpRequest, registration: Registration) -> HttpRe
         error=error,
         contact_form=contact_form,
         formset=formset,
+        field_errors=_field_errors(contact_form, formset),
     )
+
+
+def _field_errors(
+    contact_form: forms.Form | None, formset: forms.BaseFormSet | None
+) -> list[tuple[str, str]]:
+    """The error summary at the top of the step: (field id, "label: message") for each
+    field in error, so each entry can link to its field."""
+    found: list[tuple[str, str]] = []
+    if contact_form is not None and contact_form.is_bound:
+        found += [
+            (field.id_for_label, f"{field.label}: {field.errors[0]}")
+            for field in contact_form
+            if field.errors
+        ]
+    if formset is not None and formset.is_bound:
+        for index, form in enumerate(formset.forms):
+            for message in form.non_field_errors():
+                found.append((f"attendee-{index + 1}", f"Attendee {index + 1}: {message}"))
+            found += [
+                (field.id_for_label, f"Attendee {index + 1}, {field.label}: {field.errors[0]}")
+                for field in form
+                if field.errors
+            ]
+    return found
 
 
 @require_http_methods(["GET", "POST"])
@@ -225,6 +271,40 @@ def payment(request: HttpRequest, registration: Registration) -> HttpResponse:
     )
 
 
+@require_POST
+def extend(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """The one extension of a hold, offered by the two-minute warning. Answers JSON to the
+    page's script (`Accept: application/json`), else a redirect back to the step."""
+    registration = owned_registration(request, pk)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        registration = wizard.extend_hold(registration.pk)
+    except TicketingError as refusal:
+        registration.refresh_from_db()
+        if wants_json:
+            return JsonResponse(
+                {
+                    "error": refusal.message,
+                    "code": refusal.code,
+                    "expires_at": registration.expires_at.isoformat(),
+                },
+                status=refusal.http_status,
+            )
+        return error_page(
+            request,
+            "tickets/wizard/extend_refused.html",
+            {
+                "registration": registration,
+                "function": registration.function,
+                "back": step_url(registration),
+            },
+            refusal,
+        )
+    if wants_json:
+        return JsonResponse({"expires_at": registration.expires_at.isoformat()})
+    return HttpResponseSeeOther(step_url(registration))
+
+
 @require_GET
 @registration_step(Step.CONFIRMATION)
 def confirmation(request: HttpRequest, registration: Registration) -> HttpResponse:
@@ -239,4 +319,5 @@ def confirmation(request: HttpRequest, registration: Registration) -> HttpRespon
         Step.CONFIRMATION,
         "tickets/wizard/confirmation.html",
         attendees=attendees,
+        events=wizard.holds_by_event(wizard.current_holds(registration)),
     )

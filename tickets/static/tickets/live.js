@@ -1,4 +1,5 @@
-// LodgeTix Live page behaviour: the live indicator, toasts and the hold countdown.
+// LodgeTix Live page behaviour: the live indicator and toasts (the hold countdown of the
+// wizard is countdown.js).
 // Ours; no framework. Fragments themselves arrive over the htmx WebSocket extension.
 (function () {
   "use strict";
@@ -45,34 +46,7 @@
   }
   document.addEventListener("htmx:wsAfterMessage", armAll);
 
-  function formatRemaining(ms) {
-    var total = Math.max(0, Math.round(ms / 1000));
-    var minutes = Math.floor(total / 60);
-    var seconds = total % 60;
-    return minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
-  }
-
-  function startCountdown(el) {
-    var expiresAt = Date.parse(el.dataset.expiresAt);
-    if (isNaN(expiresAt)) return;
-    var timer;
-    function tick() {
-      var remaining = expiresAt - Date.now();
-      el.textContent = formatRemaining(remaining);
-      el.closest(".countdown").classList.toggle("countdown--urgent", remaining < 60000);
-      if (remaining <= 0) {
-        // The server releases the seats; reload to show what happened.
-        clearInterval(timer);
-        setTimeout(function () { window.location.reload(); }, 3000);
-      }
-    }
-    timer = setInterval(tick, 1000);
-    tick();
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
-    var countdown = document.getElementById("hold-countdown");
-    if (countdown) startCountdown(countdown);
     armAll();
   });
 })();
