@@ -8,11 +8,12 @@ from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from common.buyers import ensure_buyer_key
 from common.client import client_address
-from common.errors import error_text
+from common.errors import refusal_page
 from tickets.forms import HoldForm
 from tickets.models import Function, Registration
 from tickets.services import holds as hold_service
@@ -35,8 +36,12 @@ def hold_create(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         check_hold_rate(request)
     except TooManyHolds as refusal:
-        # Plain text: whoever sends this fast is a script or a stuck button, not a reader.
-        return error_text(refusal)
+        # A page with a way back and when to retry (a person double-clicking reads it),
+        # rendered without a query: whoever sends this fast may be a script.
+        back = reverse("tickets:function-detail", args=[slug])
+        return refusal_page(
+            refusal, "429.html", {"back_url": back, "back_label": "Back to the function"}
+        )
     function = get_object_or_404(Function, slug=slug, published=True)
     form = HoldForm(request.POST)
     if not form.is_valid():
