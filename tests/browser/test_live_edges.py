@@ -190,3 +190,79 @@ def test_error_pages_have_no_axe_violations(asgi_server, new_context):
     seen["500"] = axe_violations(page)
 
     assert {name: found for name, found in seen.items() if found} == {}
+
+
+def test_long_text_wraps_on_a_phone_and_the_toast_close_stays_in_view(asgi_server, new_context):
+    from tests.support.factories import staff_user
+    from tickets.services import broadcasts
+
+    function = make_function(slug="grand-chapter", name="Grand Chapter", low_stock_threshold=5)
+    # One unbroken word, as a pasted reference or URL is: it must wrap, not scroll sideways.
+    word = "Reference" + "X" * 110
+    seat = make_ticket_type(make_event(function, name="Chapter"), name=word, capacity=6)
+    broadcasts.send_message(function, f"Your booking {word}", sent_by=staff_user("clerk"))
+    url = f"{asgi_server.url}{function.get_absolute_url()}"
+    phone = new_context(viewport={"width": 390, "height": 844}).new_page()
+    phone.goto(url)
+    live(phone)
+    expect(phone.locator("#notices li")).to_contain_text(word)
+    other = new_context().new_page()
+    other.goto(url)
+    live(other)
+    assert hold_through_the_server(other, function, seat, quantity=2) == 303  # 4 left: low
+    toast = phone.locator("#toasts [data-kind='low_availability']")
+    expect(toast).to_contain_text(word)
+
+    wide = phone.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .map(e => e.tagName + '#' + e.id + '.' + e.className)"""
+    )
+    assert wide == []
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    close = toast.locator(".toast__close").bounding_box()
+    assert close is not None
+    assert close["x"] >= 0
+    assert close["x"] + close["width"] <= 390
+    assert close["y"] >= 0
+    assert close["y"] + close["height"] <= 844
+    toast.locator(".toast__close").click()
+    expect(toast).to_have_count(0)
+
+
+def test_an_open_page_keeps_the_newest_five_notices_and_three_toasts(asgi_server, new_context):
+    from django.contrib.auth import get_user_model
+
+    function = make_function(slug="grand-lodge-day", name="Grand Lodge Day")
+    make_ticket_type(make_event(function, name="Day"), name="Seat")
+    get_user_model().objects.create_superuser("clerk", password="a-long-test-password")
+    viewer = new_context().new_page()
+    viewer.goto(f"{asgi_server.url}{function.get_absolute_url()}")
+    live(viewer)
+
+    staff_context = new_context()
+    staff = staff_context.new_page()
+    staff.goto(f"{asgi_server.url}/admin/login/?next=/admin/")
+    staff.fill("#id_username", "clerk")
+    staff.fill("#id_password", "a-long-test-password")
+    staff.click("input[type=submit]")
+    expect(staff.locator("#site-name")).to_be_visible()
+    token = next(c["value"] for c in staff_context.cookies() if c["name"] == "csrftoken")
+    for n in range(1, 8):
+        # Through the server, whose channel layer reaches the viewer (the send step).
+        response = staff.request.post(
+            f"{asgi_server.url}/admin/tickets/function/",
+            form={
+                "action": "send_message",
+                "_selected_action": str(function.pk),
+                "send": "yes",
+                "text": f"Message number {n}",
+            },
+            headers={"X-CSRFToken": token, "Referer": f"{asgi_server.url}/admin/"},
+        )
+        assert response.ok
+        expect(viewer.locator("#notices li").first).to_contain_text(f"Message number {n}")
+    expect(viewer.locator("#notices li")).to_have_count(5)
+    expect(viewer.locator("#notices li").last).to_contain_text("Message number 3")
+    expect(viewer.locator("#toasts .toast")).to_have_count(3)
+    expect(viewer.locator("#toasts .toast").last).to_contain_text("Message number 7")
