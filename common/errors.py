@@ -68,7 +68,8 @@ def error_json(error: DomainError) -> JsonResponse:
 
 
 def error_text(error: DomainError) -> HttpResponse:
-    """The plain-text answer of a refusal (for clients that read no page, e.g. a 429)."""
+    """The plain-text answer of a refusal, for clients that read no page (the hold 429
+    is a page now: `refusal_page`)."""
     return HttpResponse(
         error.message,
         status=error.http_status,
