@@ -11,8 +11,8 @@ status:
 - `message`: the sentence shown to people; safe to show (no internals).
 
 The response helpers render one the way the views already answer: a page, JSON
-(`{"error": message, "code": code}`) or plain text. Like the rest of `common`, nothing
-here imports an app.
+(`{"error": message, "code": code}`), plain text, or a self-contained error page. Like
+the rest of `common`, nothing here imports an app.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 
 
 class DomainError(Exception):
@@ -67,11 +68,42 @@ def error_json(error: DomainError) -> JsonResponse:
 
 
 def error_text(error: DomainError) -> HttpResponse:
-    """The plain-text answer of a refusal (for clients that read no page, e.g. a 429)."""
+    """The plain-text answer of a refusal, for clients that read no page (the hold 429
+    is a page now: `refusal_page`)."""
     return HttpResponse(
         error.message,
         status=error.http_status,
         content_type="text/plain; charset=utf-8",
+        headers=error.headers,
+    )
+
+
+def retry_in(seconds: int) -> str:
+    """Retry-After said for people: "30 seconds", "2 minutes" (rounded up: too early a
+    retry is refused again)."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def refusal_page(
+    error: DomainError,
+    template_name: str,
+    context: Mapping[str, Any] | None = None,
+) -> HttpResponse:
+    """A refusal as a self-contained page (a template built on friendly_error.html).
+
+    Rendered without the request context, so it costs no query and no session read: what
+    a client that sends too fast (429) should cost. Templates read `error`, `error_code`,
+    and for a rate limit `retry_after` (seconds) and `retry_in` (words)."""
+    values: dict[str, Any] = {**(context or {}), "error": error.message, "error_code": error.code}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        values |= {"retry_after": retry_after, "retry_in": retry_in(retry_after)}
+    return HttpResponse(
+        loader.get_template(template_name).render(values),
+        status=error.http_status,
         headers=error.headers,
     )
 

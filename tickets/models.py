@@ -317,6 +317,7 @@ class Registration(models.Model):
         permissions = [
             ("mark_paid", "Can mark registrations paid"),
             ("cancel_registration", "Can cancel registrations and release their seats"),
+            ("mark_refunded", "Can mark refunds paid out"),
         ]
 
     def __str__(self) -> str:
@@ -499,6 +500,7 @@ class AuditEntry(models.Model):
         CANCEL_REGISTRATION = "cancel_registration", "Cancelled registration"
         CANCEL_EVENT = "cancel_event", "Cancelled event"
         SEND_MESSAGE = "send_message", "Sent message"
+        MARK_REFUNDED = "mark_refunded", "Marked refunded"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -11,7 +11,14 @@ import pytest
 # Imported for their subclasses: the registry below is whatever has been defined.
 import analytics.services.exceptions
 import tickets.services.exceptions
-from common.errors import DomainError, RateLimited, error_json, error_text
+from common.errors import (
+    DomainError,
+    RateLimited,
+    error_json,
+    error_text,
+    refusal_page,
+    retry_in,
+)
 from tickets.services.exceptions import NotEnoughAvailable, TooManyHolds
 
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -68,3 +75,22 @@ def test_rate_limits_say_when_to_retry():
         assert response["Retry-After"] == "17"
     assert error_text(refusal)["Content-Type"].startswith("text/plain")
     assert error_text(refusal).content.decode() == TooManyHolds.default_message
+
+
+def test_a_refusal_page_says_when_to_retry_and_keeps_retry_after():
+    response = refusal_page(TooManyHolds(75), "429.html", {"back_url": "/functions/x/"})
+    assert response.status_code == 429
+    assert response["Retry-After"] == "75"
+    assert response["Content-Type"].startswith("text/html")
+    body = response.content.decode()
+    assert "You can try again in 2 minutes." in body
+    assert 'href="/functions/x/"' in body
+    assert 'data-code="too_many_holds"' in body
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(1, "1 second"), (45, "45 seconds"), (60, "1 minute"), (61, "2 minutes")],
+)
+def test_retry_in_rounds_up(seconds, words):
+    assert retry_in(seconds) == words

@@ -65,7 +65,7 @@ class EventAdmin(admin.ModelAdmin):
     def has_cancel_event_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("tickets.cancel_event")
 
-    @admin.action(description="Cancel events…", permissions=["cancel_event"])
+    @admin.action(description="Cancel events… (cannot be undone)", permissions=["cancel_event"])
     def cancel_events(self, request: HttpRequest, queryset: QuerySet[Event]):
         events = list(queryset.select_related("function").exclude(status=Event.Status.CANCELLED))
         form = CancellationForm(request.POST if "confirm" in request.POST else None)

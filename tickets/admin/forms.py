@@ -12,7 +12,7 @@ from django.forms import BaseInlineFormSet
 
 from common.errors import DomainError
 from tickets.models import Broadcast, Event, TicketType
-from tickets.services import inventory, staff_edits
+from tickets.services import broadcasts, inventory, staff_edits
 
 # When and how much of a ticket type may be bought: edited on its page and in the inline.
 TICKET_TYPE_SALES_FIELDS = (
@@ -70,12 +70,35 @@ class EventAdminForm(forms.ModelForm):
 
 
 class MessageForm(forms.Form):
+    """The message, judged as the service will send it. No `maxlength` on the textarea:
+    the browser would cut a pasted message short without a word; the counter shows the
+    length and an over-long message is refused whole, with its length."""
+
     text = forms.CharField(
         label="Message",
-        max_length=Broadcast.MAX_MESSAGE_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": Broadcast.MAX_MESSAGE_LENGTH}),
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "data-limit": Broadcast.MAX_MESSAGE_LENGTH,
+                "aria-describedby": "message-counter",
+            }
+        ),
         help_text=f"Shown as plain text, at most {Broadcast.MAX_MESSAGE_LENGTH} characters.",
     )
+
+    def clean_text(self) -> str:
+        text = self.cleaned_data["text"]
+        try:
+            return broadcasts.message_text(text)
+        except DomainError as refusal:
+            length = len(" ".join(text.split()))
+            if length > Broadcast.MAX_MESSAGE_LENGTH:
+                raise forms.ValidationError(
+                    f"Keep the message to at most {Broadcast.MAX_MESSAGE_LENGTH} characters: "
+                    f"this one has {length}. Nothing was sent.",
+                    code=refusal.code,
+                ) from None
+            raise forms.ValidationError(refusal.message, code=refusal.code) from None
 
 
 class CancellationForm(forms.Form):

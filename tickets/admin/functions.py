@@ -16,7 +16,7 @@ from tickets.admin.forms import (
     MessageForm,
     save_inline_forms_one_by_one,
 )
-from tickets.models import Event, Function
+from tickets.models import Broadcast, Event, Function
 from tickets.services import broadcasts, staff_edits
 from tickets.services.exceptions import TicketingError
 from tickets.services.funnel import funnel_of
@@ -76,8 +76,20 @@ class FunctionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send a message to people viewing", permissions=["send_broadcast"])
     def send_message(self, request: HttpRequest, queryset: QuerySet[Function]):
-        form = MessageForm(request.POST if "send" in request.POST else None)
-        if form.is_valid():
+        # Three steps: write (with a counter), preview as people will see it, send. Only
+        # the last sends; "edit" goes back to the text as it was written.
+        stage = (
+            "send" if "send" in request.POST else "preview" if "preview" in request.POST else None
+        )
+        if stage is None and "edit" in request.POST:  # back from the preview, text kept
+            form = MessageForm(initial={"text": request.POST.get("text", "")})
+        else:
+            form = MessageForm(request.POST if stage else None)
+        if stage and form.is_valid():
+            if stage == "preview":
+                return self._message_page(
+                    request, queryset, form, preview=form.cleaned_data["text"]
+                )
             try:
                 for function in queryset:
                     broadcasts.send_message(
@@ -90,15 +102,26 @@ class FunctionAdmin(admin.ModelAdmin):
                     request, f"Message sent to people viewing {len(queryset)} function(s)."
                 )
                 return None
+        return self._message_page(request, queryset, form)
+
+    def _message_page(
+        self,
+        request: HttpRequest,
+        functions: QuerySet[Function],
+        form: MessageForm,
+        preview: str | None = None,
+    ) -> TemplateResponse:
         return TemplateResponse(
             request,
             "admin/tickets/function/send_message.html",
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
-                "title": "Send a message to people viewing",
-                "functions": queryset,
+                "title": "Check the message" if preview else "Send a message to people viewing",
+                "functions": functions,
                 "form": form,
+                "preview": preview,
+                "limit": Broadcast.MAX_MESSAGE_LENGTH,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )

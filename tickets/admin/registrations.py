@@ -2,7 +2,8 @@
 and given back through the services' cancellations, never by deleting rows.
 
 Each action that changes money or seats has its own permission (`tickets.mark_paid`,
-`tickets.cancel_registration`) and the service it calls leaves an audit entry.
+`tickets.mark_refunded`, `tickets.cancel_registration`) and the service it calls leaves an
+audit entry. The cancellations cannot be undone: each asks first, on a confirmation page.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from tickets.models import Attendee, Hold, Registration, Ticket
 from tickets.services import registrations as registration_service
@@ -123,10 +125,13 @@ class RegistrationAdmin(admin.ModelAdmin):
         ),
     )
     inlines = [AttendeeInline, HoldInline]
-    actions = ["mark_paid", "cancel_unpaid", "cancel_registrations"]
+    actions = ["mark_paid", "mark_refunded", "cancel_unpaid", "cancel_registrations"]
 
     def has_mark_paid_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("tickets.mark_paid")
+
+    def has_mark_refunded_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tickets.mark_refunded")
 
     def has_cancel_registration_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("tickets.cancel_registration")
@@ -170,11 +175,59 @@ class RegistrationAdmin(admin.ModelAdmin):
                 request, f"{skipped} registration(s) skipped: {why}.", messages.WARNING
             )
 
+    @admin.action(description="Mark selected refunds paid out", permissions=["mark_refunded"])
+    def mark_refunded(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+        marked = registration_service.mark_refunded(queryset, marked_by=request.user)
+        skipped = queryset.count() - marked
+        self.message_user(request, f"Marked {marked} registration(s) refunded.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} registration(s) skipped: only registrations with a refund due "
+                "can be marked refunded.",
+                messages.WARNING,
+            )
+
+    def _confirm_first(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Registration],
+        action: str,
+        title: str,
+        consequence: str,
+    ) -> TemplateResponse | None:
+        """The confirmation page of an irreversible action, or None once confirmed."""
+        if "confirm" in request.POST:
+            return None
+        return TemplateResponse(
+            request,
+            "admin/tickets/registration/cancel_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "consequence": consequence,
+                "action": action,
+                "registrations": list(queryset.select_related("function")),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
     @admin.action(
-        description="Cancel unpaid registrations (seats go back on sale)",
+        description="Cancel unpaid registrations… (seats go back on sale; cannot be undone)",
         permissions=["cancel_registration"],
     )
-    def cancel_unpaid(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+    def cancel_unpaid(self, request: HttpRequest, queryset: QuerySet[Registration]):
+        ask = self._confirm_first(
+            request,
+            queryset,
+            "cancel_unpaid",
+            "Cancel unpaid registrations",
+            "Confirmed registrations still awaiting payment are cancelled and their seats "
+            "go back on sale; the others selected are left as they are.",
+        )
+        if ask is not None:
+            return ask
         done = unpaid.cancel_unpaid_registrations(
             list(queryset.values_list("pk", flat=True)), cancelled_by=request.user
         )
@@ -191,10 +244,20 @@ class RegistrationAdmin(admin.ModelAdmin):
         )
 
     @admin.action(
-        description="Cancel selected registrations (seats go back on sale)",
+        description="Cancel selected registrations… (seats go back on sale; cannot be undone)",
         permissions=["cancel_registration"],
     )
-    def cancel_registrations(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+    def cancel_registrations(self, request: HttpRequest, queryset: QuerySet[Registration]):
+        ask = self._confirm_first(
+            request,
+            queryset,
+            "cancel_registrations",
+            "Cancel registrations",
+            "Every seat they hold or bought goes back on sale at once; paid registrations "
+            "are flagged for refund.",
+        )
+        if ask is not None:
+            return ask
         ids = list(queryset.values_list("pk", flat=True))
         cancelled = sum(
             registration_service.cancel_by_staff(pk, cancelled_by=request.user) for pk in ids

@@ -38,8 +38,10 @@ class Cancellation:
     refunds_flagged: int
 
 
-def send_message(function: Function, text: str, *, sent_by: AbstractBaseUser) -> Broadcast:
-    """A short message from the organisers to everyone viewing the function."""
+def message_text(text: str) -> str:
+    """The message as it would be sent (runs of whitespace as one space), or InvalidMessage:
+    empty, or over Broadcast.MAX_MESSAGE_LENGTH - refused whole, never cut short. The
+    admin's form asks this too, so staff see the refusal before anything is sent."""
     text = " ".join(text.split())
     if not text:
         raise InvalidMessage("Write the message to send.")
@@ -48,6 +50,12 @@ def send_message(function: Function, text: str, *, sent_by: AbstractBaseUser) ->
             f"Keep the message to {Broadcast.MAX_MESSAGE_LENGTH} characters "
             f"(this one has {len(text)})."
         )
+    return text
+
+
+def send_message(function: Function, text: str, *, sent_by: AbstractBaseUser) -> Broadcast:
+    """A short message from the organisers to everyone viewing the function."""
+    text = message_text(text)
     with transaction.atomic():
         broadcast = _record(function, None, Kind.MESSAGE, text, sent_by)
         audit.record(sent_by, audit.Action.SEND_MESSAGE, function, text=text)

@@ -509,6 +509,31 @@ def mark_paid(registrations: QuerySet[Registration], *, marked_by: AbstractBaseU
     return len(awaiting)
 
 
+def mark_refunded(registrations: QuerySet[Registration], *, marked_by: AbstractBaseUser) -> int:
+    """Staff record that the refund owed (`refund_due`: paid, then cancelled) was paid out:
+    the flag clears, the payment status says refunded, and each one leaves an audit entry
+    with the amount. Registrations owing nothing are skipped. Returns how many."""
+    with transaction.atomic():
+        # Locked, so two clerks marking the same refund record it (and audit it) once.
+        owed = list(
+            registrations.select_for_update(of=("self",)).filter(refund_due=True).order_by("pk")
+        )
+        now = timezone.now()
+        for registration in owed:
+            registration.refund_due = False
+            registration.payment_status = Registration.PaymentStatus.REFUNDED
+            registration.updated_at = now  # bulk_update skips auto_now
+            audit.record(
+                marked_by,
+                audit.Action.MARK_REFUNDED,
+                registration,
+                amount=str(registration.total_amount),
+                payment_method=registration.payment_method,
+            )
+        Registration.objects.bulk_update(owed, ["refund_due", "payment_status", "updated_at"])
+    return len(owed)
+
+
 def cancel_by_staff(registration_id: UUID, *, cancelled_by: AbstractBaseUser) -> bool:
     """Staff cancel a pending or confirmed registration: every seat it holds or bought
     goes back through the inventory service, a paid one is flagged `refund_due`, and an

@@ -8,11 +8,12 @@ from uuid import UUID
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from common.buyers import ensure_buyer_key
 from common.client import client_address
-from common.errors import DomainError, error_text
+from common.errors import DomainError, refusal_page
 from tickets.forms import QUANTITY_PREFIX, HoldForm, SelectionForm, quantity_field_name
 from tickets.models import Function, Registration, TicketType
 from tickets.services import holds as hold_service
@@ -39,8 +40,12 @@ def hold_create(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         check_hold_rate(request)
     except TooManyHolds as refusal:
-        # Plain text: whoever sends this fast is a script or a stuck button, not a reader.
-        return error_text(refusal)
+        # A page with a way back and when to retry (a person double-clicking reads it),
+        # rendered without a query: whoever sends this fast may be a script.
+        back = reverse("tickets:function-detail", args=[slug])
+        return refusal_page(
+            refusal, "429.html", {"back_url": back, "back_label": "Back to the function"}
+        )
     function = get_object_or_404(Function, slug=slug, published=True)
     page = _SelectionPage(request, function)
     if "ticket_type" in request.POST:

@@ -98,7 +98,7 @@ class TestNoDeleteStrandsSeats:
         staff = staff_user("organiser", "view_registration", "cancel_registration")
         client.force_login(staff)
         page = action(
-            client, "registration", "cancel_registrations", held.pk, sold.pk
+            client, "registration", "cancel_registrations", held.pk, sold.pk, confirm="yes"
         ).content.decode()
         assert "Cancelled 2 registration(s)." in page
         assert (refreshed(ticket_type).reserved, ticket_type.sold) == (0, 0)

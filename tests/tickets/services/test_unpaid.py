@@ -282,7 +282,11 @@ class TestCancelUnpaid:
         client.force_login(staff)
         page = client.post(
             reverse("admin:tickets_registration_changelist"),
-            {"action": "cancel_unpaid", "_selected_action": [unpaid_one.pk, paid.pk]},
+            {
+                "action": "cancel_unpaid",
+                "_selected_action": [unpaid_one.pk, paid.pk],
+                "confirm": "yes",
+            },
             follow=True,
         ).content.decode()
 
@@ -308,7 +312,7 @@ class TestCancelUnpaid:
         client.force_login(staff_user("viewer", "view_registration"))
         client.post(
             reverse("admin:tickets_registration_changelist"),
-            {"action": "cancel_unpaid", "_selected_action": [registration.pk]},
+            {"action": "cancel_unpaid", "_selected_action": [registration.pk], "confirm": "yes"},
         )
         registration.refresh_from_db()
         assert registration.status == Registration.Status.CONFIRMED
