@@ -118,7 +118,8 @@
     if (notices) {
       while (notices.children.length > MAX_NOTICES) notices.lastElementChild.remove();
     }
-    var toasts = document.querySelectorAll("#toasts .toast");
+    // Sticky toasts (the two-minute warning) stay whatever arrives after them.
+    var toasts = document.querySelectorAll('#toasts .toast:not([data-sticky="true"])');
     for (var i = 0; i < toasts.length - MAX_TOASTS; i++) toasts[i].remove();
   }
 
