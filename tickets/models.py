@@ -19,6 +19,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from tickets.signals import RegistrationChange, registration_changed_on_commit
+
 # A lodge buys tables; a table seats ten, and each of those seats is one seat of capacity.
 SEATS_PER_LODGE_TABLE = 10
 
@@ -333,6 +335,13 @@ class Registration(models.Model):
     @property
     def hold_has_expired(self) -> bool:
         return self.is_pending and self.expires_at <= timezone.now()
+
+    def mark_expired(self) -> None:
+        """Its time ran out: saved as expired (inside the caller's transaction, its seats
+        already given back), and announced once that transaction commits."""
+        self.status = self.Status.EXPIRED
+        self.save(update_fields=["status", "updated_at"])
+        registration_changed_on_commit(self, RegistrationChange.EXPIRED)
 
     @property
     def counts_tables(self) -> bool:

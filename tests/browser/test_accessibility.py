@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.axe import axe_violations, require_axe
+from tests.support.browser import fill_attendee
 from tests.support.factories import make_event, make_function, make_ticket_type
 
 pytestmark = pytest.mark.browser
@@ -40,12 +41,7 @@ def test_the_buyers_pages_have_no_violations(asgi_server, new_context, size):
     page.click("#continue")
     expect(page.get_by_role("heading", name="Who is attending?")).to_be_visible()
     seen["attendees step"] = axe_violations(page)
-    attendee = page.locator("fieldset.attendee").first
-    attendee.get_by_label("Attending as").select_option("guest")
-    attendee.get_by_label("First name").fill("Alan")
-    attendee.get_by_label("Last name").fill("Reid")
-    attendee.get_by_label("Email").fill("alan@example.com")
-    attendee.get_by_label("Phone").fill("0400 000 000")
+    fill_attendee(page.locator("fieldset.attendee").first, attending_as="guest")
     page.click("#continue")
 
     expect(page.get_by_role("heading", name="Check your registration")).to_be_visible()

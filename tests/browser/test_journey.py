@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
+from tests.support.browser import fill_attendee
 from tests.support.factories import make_event, make_function, make_ticket_type
 from tickets.models import Registration
 
@@ -42,14 +43,8 @@ def test_function_page_to_confirmed_registration_and_admin(asgi_server, page, ne
 
     expect(page.get_by_role("heading", name="Who is attending?")).to_be_visible()
     first, second = page.locator("fieldset.attendee").all()
-    first.get_by_label("First name").fill("Alan")
-    first.get_by_label("Last name").fill("Reid")
-    first.get_by_label("Email").fill("alan@example.com")
-    first.get_by_label("Phone").fill("0400 000 000")
-    first.get_by_label("Lodge name").fill("Lodge Antiquity")
-    second.get_by_label("Attending as").select_option("lady_partner")
-    second.get_by_label("First name").fill("Mary")
-    second.get_by_label("Last name").fill("Reid")
+    fill_attendee(first, lodge="Lodge Antiquity")
+    fill_attendee(second, attending_as="lady_partner", first_name="Mary", email=None, phone=None)
     second.get_by_label("Partner of").select_option(label="Attendee 1")
     page.click("#continue")
 

@@ -12,6 +12,7 @@ from django.template import loader
 from playwright.sync_api import expect
 
 from tests.support.axe import axe_violations, require_axe
+from tests.support.browser import fill_attendee
 from tests.support.factories import make_event, make_function, make_ticket_type
 from tests.support.servers import AsgiServer
 
@@ -117,12 +118,7 @@ def test_listening_pages_log_no_errors_through_live_updates(asgi_server, new_con
     buyer.click("#continue")
     expect(buyer.get_by_role("heading", name="Who is attending?")).to_be_visible()
     live_updates()
-    attendee = buyer.locator("fieldset.attendee").first
-    attendee.get_by_label("Attending as").select_option("guest")
-    attendee.get_by_label("First name").fill("Alan")
-    attendee.get_by_label("Last name").fill("Reid")
-    attendee.get_by_label("Email").fill("alan@example.com")
-    attendee.get_by_label("Phone").fill("0400 000 000")
+    fill_attendee(buyer.locator("fieldset.attendee").first, attending_as="guest")
     buyer.click("#continue")
     expect(buyer.get_by_role("heading", name="Check your registration")).to_be_visible()
     live_updates()

@@ -39,12 +39,18 @@ def grand_installation():
     return function, ceremony, banquet, brunch
 
 
+def live_function_page(asgi_server, new_context, size: str, function, query: str = ""):
+    """The function page at a viewport size, once its socket is live."""
+    page = new_context(viewport=VIEWPORTS[size]).new_page()
+    page.goto(f"{asgi_server.url}{function.get_absolute_url()}{query}")
+    expect(page.locator("#live-indicator")).to_have_attribute("data-live", "true")
+    return page
+
+
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_an_individual_buys_three_events_in_one_submit(asgi_server, new_context, size):
     function, ceremony, banquet, brunch = grand_installation()
-    page = new_context(viewport=VIEWPORTS[size]).new_page()
-    page.goto(f"{asgi_server.url}{function.get_absolute_url()}")
-    expect(page.locator("#live-indicator")).to_have_attribute("data-live", "true")
+    page = live_function_page(asgi_server, new_context, size, function, "")
 
     jump = page.get_by_role("navigation", name="Events").get_by_role("link")
     expect(jump).to_have_text(["Installation Ceremony", "Grand Banquet", "Ladies' Brunch"])
@@ -66,9 +72,7 @@ def test_an_individual_buys_three_events_in_one_submit(asgi_server, new_context,
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_a_lodge_sees_tables_and_is_refused_in_tables(asgi_server, new_context, size):
     function, _ceremony, banquet, brunch = grand_installation()
-    page = new_context(viewport=VIEWPORTS[size]).new_page()
-    page.goto(f"{asgi_server.url}{function.get_absolute_url()}?as=lodge")
-    expect(page.locator("#live-indicator")).to_have_attribute("data-live", "true")
+    page = live_function_page(asgi_server, new_context, size, function, "?as=lodge")
 
     expect(page.locator(f"#availability-{banquet.pk}")).to_have_text("2 tables left")
     expect(page.get_by_label("Tables").first).to_be_visible()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.support.axe import axe_violations, require_axe
+from tests.support.browser import fill_attendee
 from tests.support.factories import make_event, make_function, make_ticket_type
 from tickets.models import Registration
 from tickets.services import holds
@@ -118,12 +119,7 @@ def test_expiry_on_the_attendee_step_keeps_typed_details_and_retakes_seats(
     page.evaluate("window.stillTheSamePage = true")
 
     first, second = page.locator("fieldset.attendee").all()
-    first.get_by_label("Title").fill("W.Bro.")
-    first.get_by_label("First name").fill("Alan")
-    first.get_by_label("Last name").fill("Reid")
-    first.get_by_label("Email").fill("alan@example.com")
-    first.get_by_label("Phone").fill("0400 000 000")
-    first.get_by_label("Lodge name").fill("Lodge Antiquity")
+    fill_attendee(first, title="W.Bro.", lodge="Lodge Antiquity")
     second.get_by_label("Attending as").select_option("lady_partner")
     # Lodge fields are for Masons only.
     expect(second.get_by_label("Lodge name")).to_be_hidden()

@@ -10,6 +10,7 @@ from django.urls import path
 
 from common.unavailable import database_unavailable
 from lodgetix.urls import urlpatterns as site_urls
+from tests.support.http import body_of
 
 
 def boom(request):
@@ -29,8 +30,7 @@ def client_seeing_errors(settings):
 
 def test_a_bug_answers_the_friendly_500_page(client_seeing_errors):
     response = client_seeing_errors.get("/boom/")
-    assert response.status_code == 500
-    body = response.content.decode()
+    body = body_of(response, 500)
     assert 'id="try-again"' in body
     assert 'data-status="500"' in body
     assert "LodgeTix" in body

@@ -14,3 +14,18 @@ def post_hold(client, ticket_type, quantity: int = 1, *, address: str | None = N
     data = {"ticket_type": ticket_type.pk, "quantity": quantity, **fields}
     extra = {"REMOTE_ADDR": address} if address else {}
     return client.post(hold_url(ticket_type.event.function), data, **extra)
+
+
+def admin_action(client, model: str, name: str, *pks, **fields):
+    """Run an admin action of the tickets app on the selected objects (following redirects)."""
+    return client.post(
+        reverse(f"admin:tickets_{model}_changelist"),
+        {"action": name, "_selected_action": list(pks), **fields},
+        follow=True,
+    )
+
+
+def body_of(response, status: int) -> str:
+    """The page a response carries, once it has answered `status`."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    return response.content.decode()

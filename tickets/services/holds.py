@@ -224,9 +224,7 @@ def expire_registration(registration_id: UUID, now: datetime.datetime | None = N
             return None
         holds = lock_holds_of(registration, Hold.Status.ACTIVE)
         _end_holds(holds, Hold.Status.EXPIRED, now=now)
-        registration.status = Registration.Status.EXPIRED
-        registration.save(update_fields=["status", "updated_at"])
-        registration_changed_on_commit(registration, RegistrationChange.EXPIRED)
+        registration.mark_expired()
         return len(holds)
 
 

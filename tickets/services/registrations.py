@@ -55,19 +55,19 @@ class ContactDetails:
     delegation_name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AttendeeDetails:
     first_name: str
     last_name: str
     attendee_type: str = Attendee.Type.MASON
     title: str = ""
+    # Index, in the submitted list, of the attendee this one is the partner of.
+    partner_of: int | None = None
     email: str = ""
     phone: str = ""
     dietary_requirements: str = ""
     lodge_name: str = ""
     lodge_number: str = ""
-    # Index, in the submitted list, of the attendee this one is the partner of.
-    partner_of: int | None = None
     # The ticket types (at most one per event) this attendee holds a seat of.
     ticket_type_ids: tuple[int, ...] = field(default_factory=tuple)
 
@@ -434,14 +434,7 @@ def confirm_registration(
     expires the registration unless staff marked it paid.
     """
     with transaction.atomic():
-        registration = lock_registration(registration_id)
-        if (
-            registration is None
-            or registration.status not in (Registration.Status.PENDING, Registration.Status.EXPIRED)
-            # Expired after confirming unpaid: its seats went back, it does not come back.
-            or registration.confirmed_at is not None
-        ):
-            raise RegistrationClosed()
+        registration = _lock_unconfirmed(registration_id)
         _require_step(registration, Step.PAYMENT)
         holds = lock_holds_of(registration, _current_hold_status(registration))
         if not holds:
@@ -498,15 +491,34 @@ def mark_paid(registrations: QuerySet[Registration], *, marked_by: AbstractBaseU
         for registration in awaiting:
             registration.payment_status = Registration.PaymentStatus.PAID
             registration.paid_at = registration.updated_at = now  # bulk_update skips auto_now
-            audit.record(
-                marked_by,
-                audit.Action.MARK_PAID,
-                registration,
-                amount=str(registration.total_amount),
-                payment_method=registration.payment_method,
-            )
+            _audit_money(marked_by, audit.Action.MARK_PAID, registration)
         Registration.objects.bulk_update(awaiting, ["payment_status", "paid_at", "updated_at"])
     return len(awaiting)
+
+
+def _lock_unconfirmed(registration_id: UUID) -> Registration:
+    """Lock a registration its buyer may still carry on with: pending, or expired before
+    it was ever confirmed. An unpaid one that expired after confirming gave its seats
+    back and does not come back: RegistrationClosed, as for anything else."""
+    registration = lock_registration(registration_id)
+    if (
+        registration is None
+        or registration.status not in (Registration.Status.PENDING, Registration.Status.EXPIRED)
+        or registration.confirmed_at is not None
+    ):
+        raise RegistrationClosed()
+    return registration
+
+
+def _audit_money(actor: AbstractBaseUser, action: audit.Action, registration: Registration) -> None:
+    """An audit entry of a payment or refund recorded by staff, with what it was."""
+    audit.record(
+        actor,
+        action,
+        registration,
+        amount=str(registration.total_amount),
+        payment_method=registration.payment_method,
+    )
 
 
 def mark_refunded(registrations: QuerySet[Registration], *, marked_by: AbstractBaseUser) -> int:
@@ -523,13 +535,7 @@ def mark_refunded(registrations: QuerySet[Registration], *, marked_by: AbstractB
             registration.refund_due = False
             registration.payment_status = Registration.PaymentStatus.REFUNDED
             registration.updated_at = now  # bulk_update skips auto_now
-            audit.record(
-                marked_by,
-                audit.Action.MARK_REFUNDED,
-                registration,
-                amount=str(registration.total_amount),
-                payment_method=registration.payment_method,
-            )
+            _audit_money(marked_by, audit.Action.MARK_REFUNDED, registration)
         Registration.objects.bulk_update(owed, ["refund_due", "payment_status", "updated_at"])
     return len(owed)
 
@@ -635,13 +641,7 @@ def _lock_resumable(registration_id: UUID) -> Registration:
     gone the whole step is refused (HoldExpired) and the transaction rolls back, so no
     line is re-taken alone. Confirmed, cancelled or expired unpaid: RegistrationClosed.
     """
-    registration = lock_registration(registration_id)
-    if (
-        registration is None
-        or registration.status not in (Registration.Status.PENDING, Registration.Status.EXPIRED)
-        or registration.confirmed_at is not None
-    ):
-        raise RegistrationClosed()
+    registration = _lock_unconfirmed(registration_id)
     now = timezone.now()
     fresh = now + datetime.timedelta(minutes=registration.function.hold_minutes)
     if registration.is_pending:

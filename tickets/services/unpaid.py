@@ -122,9 +122,7 @@ def expire_unpaid_registration(
         ):
             return None
         released = give_back_sold_seats(registration, Hold.Status.EXPIRED, now)
-        registration.status = Registration.Status.EXPIRED
-        registration.save(update_fields=["status", "updated_at"])
-        registration_changed_on_commit(registration, RegistrationChange.EXPIRED)
+        registration.mark_expired()
         return len(released)
 
 

@@ -17,7 +17,6 @@ from common.errors import DomainError, refusal_page
 from tickets.forms import QUANTITY_PREFIX, HoldForm, SelectionForm, quantity_field_name
 from tickets.models import Function, Registration, TicketType
 from tickets.services import holds as hold_service
-from tickets.services.availability import catalogue_of
 from tickets.services.exceptions import (
     HoldAlreadyReleased,
     InvalidFields,
@@ -28,7 +27,7 @@ from tickets.services.exceptions import (
 from tickets.throttling import check_hold_rate
 from tickets.views.catalogue import render_function_page
 from tickets.views.responses import HttpResponseSeeOther, step_url
-from tickets.views.wizard import _render_step, owned_registration
+from tickets.views.wizard import owned_registration, render_ticket_step
 
 Step = Registration.Step
 
@@ -66,13 +65,11 @@ def _hold_one_line(request: HttpRequest, function: Function, page: _SelectionPag
     try:
         hold = hold_service.hold_tickets(
             hold_service.HoldRequest(
-                buyer_key=ensure_buyer_key(request),
                 function=function,
                 ticket_type_id=form.cleaned_data["ticket_type"],
                 quantity=form.cleaned_data["quantity"],
                 registration_type=form.cleaned_data["registration_type"],
-                user_id=request.user.pk if request.user.is_authenticated else None,
-                client_address=client_address(request),
+                **_buyer(request),
             )
         )
     except TicketingError as refusal:
@@ -88,12 +85,10 @@ def _hold_selection(request: HttpRequest, function: Function, page: _SelectionPa
     try:
         holds = hold_service.hold_selection(
             hold_service.SelectionRequest(
-                buyer_key=ensure_buyer_key(request),
                 function=function,
                 lines=form.lines(),
                 registration_type=form.cleaned_data["registration_type"],
-                user_id=request.user.pk if request.user.is_authenticated else None,
-                client_address=client_address(request),
+                **_buyer(request),
             )
         )
     except hold_service.SelectionRefused as refusal:
@@ -105,23 +100,6 @@ def _hold_selection(request: HttpRequest, function: Function, page: _SelectionPa
 
 def quantity_field_name_of(ticket_type: str) -> str:
     return quantity_field_name(int(ticket_type)) if ticket_type.isdigit() else ""
-
-
-def render_ticket_step(
-    request: HttpRequest, registration: Registration, error: DomainError, **extra: object
-) -> HttpResponse:
-    """The wizard's ticket step with a refused addition on it, rendered as its own view
-    renders it (the wizard's renderer: one place decides what a step shows)."""
-    return _render_step(
-        request,
-        registration,
-        Step.TICKET_SELECTION,
-        "tickets/wizard/ticket_selection.html",
-        error=error,
-        catalogue=catalogue_of(registration.function),
-        registration_type=registration.registration_type,
-        **extra,
-    )
 
 
 class _SelectionPage:
@@ -194,3 +172,12 @@ def registration_cancel(request: HttpRequest, pk: UUID) -> HttpResponse:
     with contextlib.suppress(RegistrationClosed):  # already over: the page shows the state
         hold_service.cancel_registration(registration.pk)
     return HttpResponseSeeOther(registration.function.get_absolute_url())
+
+
+def _buyer(request: HttpRequest) -> dict[str, object]:
+    """Who is holding: the session's buyer key (made now if new), the user, the address."""
+    return {
+        "buyer_key": ensure_buyer_key(request),
+        "user_id": request.user.pk if request.user.is_authenticated else None,
+        "client_address": client_address(request),
+    }

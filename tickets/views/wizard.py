@@ -135,15 +135,7 @@ def ticket_selection(request: HttpRequest, registration: Registration) -> HttpRe
             return HttpResponseSeeOther(step_url(registration, Step.ATTENDEE_DETAILS))
         except TicketingError as refusal:
             error = refusal
-    return _render_step(
-        request,
-        registration,
-        Step.TICKET_SELECTION,
-        "tickets/wizard/ticket_selection.html",
-        error=error,
-        catalogue=catalogue_of(registration.function),
-        registration_type=registration.registration_type,
-    )
+    return render_ticket_step(request, registration, error)
 
 
 @require_http_methods(["GET", "POST"])
@@ -320,4 +312,21 @@ def confirmation(request: HttpRequest, registration: Registration) -> HttpRespon
         "tickets/wizard/confirmation.html",
         attendees=attendees,
         events=wizard.holds_by_event(wizard.current_holds(registration)),
+    )
+
+
+def render_ticket_step(
+    request: HttpRequest, registration: Registration, error: DomainError | None, **extra: object
+) -> HttpResponse:
+    """The wizard's ticket step, with a refusal on it if any: one renderer for the step's
+    own view and for the hold view's refused additions."""
+    return _render_step(
+        request,
+        registration,
+        Step.TICKET_SELECTION,
+        "tickets/wizard/ticket_selection.html",
+        error=error,
+        catalogue=catalogue_of(registration.function),
+        registration_type=registration.registration_type,
+        **extra,
     )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.support.factories import confirm, hold, make_ticket_type, refreshed, staff_user
+from tests.support.factories import confirm, hold, refreshed, staff_user
+from tests.support.http import admin_action
 from tickets.models import AuditEntry, Broadcast, Event, Hold, Registration
 from tickets.services import broadcasts
 from tickets.services.reconciliation import check_counters
@@ -20,26 +21,13 @@ def drift() -> list:
     return [check for check in check_counters() if check.drifted]
 
 
-def action(client, model: str, name: str, *pks, **extra):
-    return client.post(
-        reverse(f"admin:tickets_{model}_changelist"),
-        {"action": name, "_selected_action": list(pks), **extra},
-        follow=True,
-    )
-
-
-@pytest.fixture
-def ticket_type():
-    return make_ticket_type(capacity=100, max_per_order=50)
-
-
 class TestMarkPaid:
     def test_a_view_only_staff_user_cannot_mark_paid(self, client, ticket_type):
         registration = confirm(ticket_type, 5)
         client.force_login(staff_user("viewer", "view_registration"))
         page = client.get(reverse(CHANGELIST)).content.decode()
         assert "mark_paid" not in page  # not even offered
-        action(client, "registration", "mark_paid", registration.pk)
+        admin_action(client, "registration", "mark_paid", registration.pk)
         registration.refresh_from_db()
         assert registration.payment_status == Registration.PaymentStatus.PENDING
         assert not AuditEntry.objects.exists()
@@ -47,7 +35,7 @@ class TestMarkPaid:
     def test_change_permission_alone_is_not_enough(self, client, ticket_type):
         registration = confirm(ticket_type, 5)
         client.force_login(staff_user("editor", "view_registration", "change_registration"))
-        action(client, "registration", "mark_paid", registration.pk)
+        admin_action(client, "registration", "mark_paid", registration.pk)
         registration.refresh_from_db()
         assert registration.payment_status == Registration.PaymentStatus.PENDING
 
@@ -57,7 +45,7 @@ class TestMarkPaid:
         registration = confirm(ticket_type, 5)
         treasurer = staff_user("treasurer", "view_registration", "mark_paid")
         client.force_login(treasurer)
-        page = action(client, "registration", "mark_paid", registration.pk).content.decode()
+        page = admin_action(client, "registration", "mark_paid", registration.pk).content.decode()
         assert "Marked 1 registration(s) paid." in page
         registration.refresh_from_db()
         assert registration.payment_status == Registration.PaymentStatus.PAID
@@ -86,7 +74,7 @@ class TestNoDeleteStrandsSeats:
         # Nor in bulk: the action is not there.
         page = admin_client.get(reverse(CHANGELIST)).content.decode()
         assert "delete_selected" not in page
-        action(admin_client, "registration", "delete_selected", held.pk, sold.pk, post="yes")
+        admin_action(admin_client, "registration", "delete_selected", held.pk, sold.pk, post="yes")
 
         assert Registration.objects.count() == 2
         assert (refreshed(ticket_type).reserved, ticket_type.sold) == (20, 10)
@@ -97,7 +85,7 @@ class TestNoDeleteStrandsSeats:
         sold = confirm(ticket_type, 10, buyer="buyer")
         staff = staff_user("organiser", "view_registration", "cancel_registration")
         client.force_login(staff)
-        page = action(
+        page = admin_action(
             client, "registration", "cancel_registrations", held.pk, sold.pk, confirm="yes"
         ).content.decode()
         assert "Cancelled 2 registration(s)." in page
@@ -133,18 +121,18 @@ class TestBroadcastsAndEvents:
         sent = broadcasts.send_message(ticket_type.event.function, "Hello", sent_by=None)
         url = reverse("admin:tickets_broadcast_delete", args=[sent.pk])
         assert admin_client.post(url, {"post": "yes"}).status_code == 403
-        action(admin_client, "broadcast", "delete_selected", sent.pk, post="yes")
+        admin_action(admin_client, "broadcast", "delete_selected", sent.pk, post="yes")
         assert Broadcast.objects.filter(pk=sent.pk).exists()
 
     def test_cancel_event_needs_its_own_permission_and_is_audited(self, client, ticket_type):
         event = ticket_type.event
         client.force_login(staff_user("messenger", "view_event", "send_broadcast"))
-        action(client, "event", "cancel_events", event.pk, confirm="yes")
+        admin_action(client, "event", "cancel_events", event.pk, confirm="yes")
         assert Event.objects.get(pk=event.pk).status == Event.Status.PUBLISHED
 
         manager = staff_user("manager", "view_event", "cancel_event")
         client.force_login(manager)
-        action(client, "event", "cancel_events", event.pk, confirm="yes", reason="Storm")
+        admin_action(client, "event", "cancel_events", event.pk, confirm="yes", reason="Storm")
         assert Event.objects.get(pk=event.pk).status == Event.Status.CANCELLED
         entry = AuditEntry.objects.get(action=AuditEntry.Action.CANCEL_EVENT)
         assert (entry.actor, entry.object_id, entry.details["reason"]) == (
@@ -157,7 +145,7 @@ class TestBroadcastsAndEvents:
         function = ticket_type.event.function
         sender = staff_user("sender", "view_function", "send_broadcast")
         client.force_login(sender)
-        action(client, "function", "send_message", function.pk, send="yes", text="Buses at 5")
+        admin_action(client, "function", "send_message", function.pk, send="yes", text="Buses at 5")
         entry = AuditEntry.objects.get(action=AuditEntry.Action.SEND_MESSAGE)
         assert (entry.actor, entry.object_id, entry.details) == (
             sender,
@@ -169,7 +157,7 @@ class TestBroadcastsAndEvents:
 class TestAuditTrailIsReadOnly:
     def test_nobody_edits_or_deletes_entries(self, admin_client, ticket_type):
         registration = confirm(ticket_type, 1)
-        action(admin_client, "registration", "mark_paid", registration.pk)
+        admin_action(admin_client, "registration", "mark_paid", registration.pk)
         entry = AuditEntry.objects.get()
         assert admin_client.get(reverse("admin:tickets_auditentry_changelist")).status_code == 200
         url = reverse("admin:tickets_auditentry_delete", args=[entry.pk])

@@ -7,24 +7,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.support.factories import confirm, hold, make_ticket_type, refreshed, staff_user
+from tests.support.factories import confirm, hold, refreshed, staff_user
+from tests.support.http import admin_action
 from tickets.models import AuditEntry, Broadcast, Registration
 from tickets.services import registrations as registration_service
 
 pytestmark = pytest.mark.django_db
-
-
-def action(client, model: str, name: str, *pks, **extra):
-    return client.post(
-        reverse(f"admin:tickets_{model}_changelist"),
-        {"action": name, "_selected_action": list(pks), **extra},
-        follow=True,
-    )
-
-
-@pytest.fixture
-def ticket_type():
-    return make_ticket_type(capacity=100, max_per_order=50)
 
 
 @pytest.fixture
@@ -38,7 +26,7 @@ class TestMessages:
     def test_the_form_has_a_counter_and_no_maxlength_that_would_cut_silently(
         self, client, sender, ticket_type
     ):
-        page = action(client, "function", "send_message", ticket_type.event.function_id)
+        page = admin_action(client, "function", "send_message", ticket_type.event.function_id)
         body = page.content.decode()
         assert 'id="message-counter"' in body
         assert 'data-limit="280"' in body
@@ -48,7 +36,7 @@ class TestMessages:
     def test_an_overlong_message_is_refused_whole_and_nothing_is_sent(
         self, client, sender, ticket_type, stage
     ):
-        page = action(
+        page = admin_action(
             client,
             "function",
             "send_message",
@@ -63,18 +51,20 @@ class TestMessages:
     def test_preview_then_confirm_sends(self, client, sender, ticket_type):
         function_id = ticket_type.event.function_id
         text = "Buses   leave the hotel at 5 <b>sharp</b>"
-        preview = action(client, "function", "send_message", function_id, preview="yes", text=text)
+        preview = admin_action(
+            client, "function", "send_message", function_id, preview="yes", text=text
+        )
         body = preview.content.decode()
         assert not Broadcast.objects.exists()  # a preview sends nothing
         assert 'id="message-preview"' in body
         assert "Buses leave the hotel at 5 &lt;b&gt;sharp&lt;/b&gt;" in body  # as sent, escaped
         assert 'id="send-message"' in body
         # Edit goes back to the text; send sends what was previewed.
-        edit = action(client, "function", "send_message", function_id, edit="yes", text=text)
+        edit = admin_action(client, "function", "send_message", function_id, edit="yes", text=text)
         assert "sharp" in edit.content.decode()
         assert 'id="message-counter"' in edit.content.decode()
         assert not Broadcast.objects.exists()
-        action(
+        admin_action(
             client,
             "function",
             "send_message",
@@ -94,7 +84,7 @@ class TestIrreversibleActionsAskFirst:
     ):
         sold = confirm(ticket_type, 10, buyer="buyer")
         client.force_login(staff_user("organiser", "view_registration", "cancel_registration"))
-        page = action(client, "registration", name, sold.pk).content.decode()
+        page = admin_action(client, "registration", name, sold.pk).content.decode()
         assert "This cannot be undone." in page
         assert 'class="button-danger"' in page
         assert 'id="confirm-cancellation"' in page
@@ -103,13 +93,13 @@ class TestIrreversibleActionsAskFirst:
         assert refreshed(ticket_type).sold == 10
         assert not AuditEntry.objects.exists()
 
-        action(client, "registration", name, sold.pk, confirm="yes")
+        admin_action(client, "registration", name, sold.pk, confirm="yes")
         sold.refresh_from_db()
         assert sold.status == Registration.Status.CANCELLED
         assert refreshed(ticket_type).sold == 0
 
     def test_cancel_events_confirms_in_red(self, admin_client, ticket_type):
-        page = action(admin_client, "event", "cancel_events", ticket_type.event_id)
+        page = admin_action(admin_client, "event", "cancel_events", ticket_type.event_id)
         body = page.content.decode()
         assert 'class="button-danger"' in body
         assert "Cancelling cannot be undone." in body
@@ -132,7 +122,7 @@ class TestMarkRefunded:
         )
         changelist = client.get(reverse("admin:tickets_registration_changelist"))
         assert "mark_refunded" not in changelist.content.decode()
-        action(client, "registration", "mark_refunded", owed.pk)
+        admin_action(client, "registration", "mark_refunded", owed.pk)
         owed.refresh_from_db()
         assert owed.refund_due
         assert not AuditEntry.objects.filter(action=AuditEntry.Action.MARK_REFUNDED).exists()
@@ -142,7 +132,9 @@ class TestMarkRefunded:
         held = hold(ticket_type, 2, buyer="holder").registration  # owes nothing: skipped
         treasurer = staff_user("treasurer", "view_registration", "mark_refunded")
         client.force_login(treasurer)
-        page = action(client, "registration", "mark_refunded", owed.pk, held.pk).content.decode()
+        page = admin_action(
+            client, "registration", "mark_refunded", owed.pk, held.pk
+        ).content.decode()
         assert "Marked 1 registration(s) refunded." in page
         assert "1 registration(s) skipped" in page
         owed.refresh_from_db()
@@ -155,5 +147,5 @@ class TestMarkRefunded:
             str(owed.total_amount),
         )
         # Marking again records nothing more: the refund is paid once.
-        action(client, "registration", "mark_refunded", owed.pk)
+        admin_action(client, "registration", "mark_refunded", owed.pk)
         assert AuditEntry.objects.filter(action=AuditEntry.Action.MARK_REFUNDED).count() == 1

@@ -34,7 +34,6 @@ def crowd_from_one_address(settings):
     settings.HOLD_SEATS_PER_IP = None
 
 
-LOCK_HELD_DELAY = 0.01  # seconds a winning buyer keeps the row lock before committing
 RACE_WINDOW = 0.05  # seconds between the read and the write in the unguarded control
 
 
@@ -66,19 +65,6 @@ def granted_seats(results: list[tuple[int, int]]) -> int:
 
 def held_seats(ticket_type: TicketType) -> int:
     return Hold.objects.filter(ticket_type=ticket_type).aggregate(s=Sum("seats"))["s"] or 0
-
-
-@pytest.fixture
-def slow_winners(monkeypatch):
-    """Keep the row lock a little longer after each successful guarded UPDATE."""
-    guarded_reserve = inventory.reserve
-
-    def reserve_then_linger(ticket_type, seats):
-        result = guarded_reserve(ticket_type, seats)
-        time.sleep(LOCK_HELD_DELAY)
-        return result
-
-    monkeypatch.setattr(inventory, "reserve", reserve_then_linger)
 
 
 @pytest.fixture

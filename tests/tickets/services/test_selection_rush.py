@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -24,12 +23,14 @@ from django.db.models import Sum
 from tests.support.factories import make_event, make_function, make_ticket_type, refreshed
 from tickets.models import Function, Hold, Registration, TicketType
 from tickets.services import holds as hold_service
-from tickets.services import inventory
 from tickets.services.exceptions import TicketingError
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres,
+    pytest.mark.usefixtures("slow_winners"),
+]
 
-LOCK_HELD_DELAY = 0.01  # seconds a winning line keeps its row lock before going on
 
 Selection = dict[int, int]  # ticket type id -> seats
 
@@ -39,18 +40,6 @@ def crowd_from_one_address(settings):
     """Every buyer here comes from 127.0.0.1, where a real crowd has many addresses."""
     settings.HOLD_RATE_LIMIT_PER_IP = None
     settings.HOLD_SEATS_PER_IP = None
-
-
-@pytest.fixture(autouse=True)
-def slow_winners(monkeypatch):
-    guarded_reserve = inventory.reserve
-
-    def reserve_then_linger(ticket_type, seats):
-        result = guarded_reserve(ticket_type, seats)
-        time.sleep(LOCK_HELD_DELAY)
-        return result
-
-    monkeypatch.setattr(inventory, "reserve", reserve_then_linger)
 
 
 @pytest.fixture

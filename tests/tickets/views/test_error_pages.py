@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.urls import include, path
 
 from tests.support.factories import make_event, make_function, make_ticket_type
-from tests.support.http import post_hold
+from tests.support.http import body_of, post_hold
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,7 @@ urlpatterns = [path("forbidden/", forbidden), path("", include("lodgetix.urls"))
 
 
 def test_an_unknown_page_is_the_branded_404(client):
-    response = client.get("/no-such-page/")
-    assert response.status_code == 404
-    body = response.content.decode()
+    body = body_of(client.get("/no-such-page/"), 404)
     assert 'id="not-found"' in body
     assert '<main id="main">' in body
     assert 'href="/" id="error-back"' in body
