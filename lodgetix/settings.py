@@ -163,6 +163,7 @@ INSTALLED_APPS = [
     "axes",
     "tickets",
     "presence",
+    "outbox",
     "analytics",
     # Benchmarks (`manage.py bench`); the product apps never import it.
     "bench",

@@ -16,6 +16,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection, connections
 
+# A real SMTP server per test that asks for it (tests/support/smtp.py).
+from tests.support.smtp import smtp_server  # noqa: F401
+
 REQUIRE_SERVICES = os.environ.get("LODGETIX_REQUIRE_SERVICES") == "1"
 CHROMIUM = os.environ.get("LODGETIX_CHROMIUM", "/usr/bin/chromium")
 

@@ -9,6 +9,7 @@ below make any bug that slips past the service raise instead of overselling.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from decimal import Decimal
 
@@ -23,6 +24,24 @@ from tickets.signals import RegistrationChange, registration_changed_on_commit
 
 # A lodge buys tables; a table seats ten, and each of those seats is one seat of capacity.
 SEATS_PER_LODGE_TABLE = 10
+
+
+def new_secret_key() -> str:
+    """128 random bits, URL-safe: ticket codes, manage-link and share-link keys."""
+    return secrets.token_urlsafe(16)
+
+
+class DietaryNeed(models.TextChoices):
+    """The kitchen counts these (docs/design.md §11); "other" comes with text."""
+
+    VEGETARIAN = "vegetarian", "Vegetarian"
+    VEGAN = "vegan", "Vegan"
+    GLUTEN_FREE = "gluten_free", "Gluten free"
+    DAIRY_FREE = "dairy_free", "Dairy free"
+    NUT_ALLERGY = "nut_allergy", "Nut allergy"
+    HALAL = "halal", "Halal"
+    KOSHER = "kosher", "Kosher"
+    OTHER = "other", "Other"
 
 
 class Function(models.Model):
@@ -59,6 +78,19 @@ class Function(models.Model):
         help_text=(
             "Days a pay-later registration keeps its seats unless marked paid; after that it "
             "expires and the seats go back on sale."
+        ),
+    )
+    # Printed on the confirmation and the tax invoice.
+    organiser_name = models.CharField(max_length=200, blank=True)
+    organiser_abn = models.CharField(
+        "organiser ABN", max_length=20, blank=True, help_text="Australian Business Number."
+    )
+    names_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Until then owners (and anyone with a table's share link) may name and correct "
+            "attendees; after it the names pages are read-only. Empty: until the function starts."
         ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -288,6 +320,10 @@ class Registration(models.Model):
     attendee_draft = models.JSONField(default=dict, blank=True, editable=False)
     # When the buyer used their one extension of the hold (design §10, WCAG 2.2.1).
     hold_extended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Signs the manage link (services.access); a new key revokes every earlier link.
+    manage_key = models.CharField(max_length=32, default=new_secret_key, editable=False)
+    # Signs the share link of a lodge's or delegation's tables; empty: no link is valid.
+    share_key = models.CharField(max_length=32, blank=True, editable=False)
 
     STEP_ORDER = [s.value for s in Step]
 
@@ -420,7 +456,11 @@ class Attendee(models.Model):
     last_name = models.CharField(max_length=80)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    # Codes of DietaryNeed; `dietary_requirements` is the text that goes with "other".
+    dietary_needs = models.JSONField(default=list, blank=True)
     dietary_requirements = models.CharField(max_length=200, blank=True)
+    # Access, seating: free text for the venue.
+    special_needs = models.CharField(max_length=300, blank=True)
     lodge_name = models.CharField(max_length=120, blank=True)
     lodge_number = models.CharField(max_length=20, blank=True)
     partner_of = models.ForeignKey(
@@ -450,6 +490,10 @@ class Ticket(models.Model):
     attendee = models.ForeignKey(
         Attendee, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
     )
+    # What its QR code carries and the door scans: unguessable, never reused.
+    code = models.CharField(max_length=32, unique=True, default=new_secret_key, editable=False)
+    # Bumped by every naming: a save that read an older version is refused (§11).
+    version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["hold", "pk"]
