@@ -7,8 +7,9 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from common import housekeeping
+        from outbox import renderers
         from tickets.live.publisher import push_availability, push_broadcast
-        from tickets.services import retention
+        from tickets.services import confirmation_mail, retention
         from tickets.signals import availability_changed, broadcast_sent
 
         availability_changed.connect(push_availability, dispatch_uid="live-availability")
@@ -16,3 +17,5 @@ class TicketsConfig(AppConfig):
         # Run by the sweeper (README, "What is kept and for how long").
         housekeeping.register("sessions", housekeeping.clear_expired_sessions)
         housekeeping.register("personal data", retention.forget_unsold_on_schedule)
+        for kind in (confirmation_mail.CONFIRMATION, confirmation_mail.ATTENDEE_TICKETS):
+            renderers.register(kind, confirmation_mail.render_confirmation)

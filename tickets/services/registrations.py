@@ -26,7 +26,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tickets.models import Attendee, Event, Function, Hold, Registration, Ticket, TicketType
-from tickets.services import audit, inventory, unpaid
+from tickets.services import audit, confirmation_mail, inventory, unpaid
 from tickets.services.exceptions import (
     AnotherRegistrationOpen,
     ConfirmationNumberUnavailable,
@@ -468,6 +468,8 @@ def confirm_registration(
         registration.attendee_draft = {}
         registration.payment_due_at = unpaid.payment_due(registration, now) if pay_later else None
         _save_with_confirmation_number(registration)
+        # In this transaction: the messages exist exactly when the sale does.
+        confirmation_mail.enqueue_confirmation(registration)
         registration_changed_on_commit(registration, RegistrationChange.STEP_REACHED)
         registration_changed_on_commit(registration, RegistrationChange.CONFIRMED)
     return registration
