@@ -147,6 +147,9 @@ SECURE_PROXY_SSL_HEADER = (
 # Origins besides the site's own that may post forms and open live sockets, with scheme:
 # "https://tickets.example.org,https://*.example.org".
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Where links in outgoing mail point (manage links, claim links): the mail is rendered by
+# the sender, away from any request, so the site's own address is configured.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     # daphne first: its runserver serves HTTP and WebSockets from one ASGI process.

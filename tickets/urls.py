@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import catalogue, holds, wizard
+from tickets.views import access, catalogue, holds, wizard
 
 app_name = "tickets"
 
@@ -40,4 +40,5 @@ urlpatterns = [
     ),
     path("registrations/<uuid:pk>/extend/", wizard.extend, name="registration-extend"),
     path("registrations/<uuid:pk>/cancel/", holds.registration_cancel, name="registration-cancel"),
+    path("registrations/<uuid:pk>/manage/<str:token>/", access.manage, name="registration-manage"),
 ]
