@@ -415,6 +415,12 @@ ANALYTICS_BATCHES_PER_MINUTE = env_int("ANALYTICS_BATCHES_PER_MINUTE", 120)
 # behind one NAT, each flushing every 5 s.
 ANALYTICS_BATCHES_PER_MINUTE_PER_IP = env_int("ANALYTICS_BATCHES_PER_MINUTE_PER_IP", 1200)
 
+# "Find my registration" (/registrations/find/): requests per hour from one client address
+# (a lodge hall shares one) and for one email address, whose owner this keeps from being
+# mailed over and over. "off" removes a limit.
+FIND_PER_ADDRESS_PER_HOUR = env_cap("FIND_PER_ADDRESS_PER_HOUR", 20)
+FIND_PER_EMAIL_PER_HOUR = env_cap("FIND_PER_EMAIL_PER_HOUR", 3)
+
 # --- Admin login --------------------------------------------------------------------------
 # django-axes counts failed logins per client address (our one reader of it, so behind
 # nginx the X-Real-IP it passes) in the database, which SQLite and PostgreSQL both keep

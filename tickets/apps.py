@@ -9,7 +9,7 @@ class TicketsConfig(AppConfig):
         from common import housekeeping
         from outbox import renderers
         from tickets.live.publisher import push_availability, push_broadcast
-        from tickets.services import confirmation_mail, retention
+        from tickets.services import access, confirmation_mail, retention
         from tickets.signals import availability_changed, broadcast_sent
 
         availability_changed.connect(push_availability, dispatch_uid="live-availability")
@@ -19,3 +19,5 @@ class TicketsConfig(AppConfig):
         housekeeping.register("personal data", retention.forget_unsold_on_schedule)
         for kind in (confirmation_mail.CONFIRMATION, confirmation_mail.ATTENDEE_TICKETS):
             renderers.register(kind, confirmation_mail.render_confirmation)
+        renderers.register(access.FIND_REGISTRATIONS, access.render_find_registrations)
+        renderers.register(access.MANAGE_LINK, access.render_manage_link)

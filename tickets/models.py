@@ -554,6 +554,7 @@ class AuditEntry(models.Model):
         CANCEL_EVENT = "cancel_event", "Cancelled event"
         SEND_MESSAGE = "send_message", "Sent message"
         MARK_REFUNDED = "mark_refunded", "Marked refunded"
+        REISSUE_MANAGE_LINK = "reissue_manage_link", "Reissued manage link"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

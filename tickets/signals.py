@@ -35,6 +35,8 @@ class RegistrationChange(StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # A browser opened the registration's manage link and became an owner (services.access).
+    MANAGE_OPENED = "manage_opened"
 
 
 def registration_changed_on_commit(registration: Registration, change: RegistrationChange) -> None:

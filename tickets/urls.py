@@ -19,6 +19,7 @@ urlpatterns = [
         catalogue.availability_api,
         name="availability-api",
     ),
+    path("registrations/find/", access.find, name="registration-find"),
     path("registrations/<uuid:pk>/", wizard.registration_detail, name="registration"),
     path("registrations/<uuid:pk>/tickets/", wizard.ticket_selection, name="registration-tickets"),
     path(

@@ -4,6 +4,10 @@ and given back through the services' cancellations, never by deleting rows.
 Each action that changes money or seats has its own permission (`tickets.mark_paid`,
 `tickets.mark_refunded`, `tickets.cancel_registration`) and the service it calls leaves an
 audit entry. The cancellations cannot be undone: each asks first, on a confirmation page.
+
+Reissuing the manage link (services.access) changes neither money nor seats, so the
+registration change permission covers it; it still leaves an audit entry, as whoever holds
+the old link (and every browser that opened it) loses the registration.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from tickets.models import Attendee, Hold, Registration, Ticket
+from tickets.services import access, unpaid
 from tickets.services import registrations as registration_service
-from tickets.services import unpaid
 from tickets.services.exceptions import RegistrationHasSeats
 
 
@@ -82,6 +86,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         "created_at",
         "confirmed_at",
         "paid_at",
+        "manage_link",
     )
     fieldsets = (
         (None, {"fields": ("id", "function", "registration_type", "status", "step")}),
@@ -123,9 +128,31 @@ class RegistrationAdmin(admin.ModelAdmin):
                 ),
             },
         ),
+        (
+            "Way back in",
+            {
+                "classes": ("collapse",),
+                "fields": ("manage_link",),
+                "description": (
+                    "Whoever opens this link owns the registration. If it reached the wrong "
+                    "person, use the action “Reissue manage link”: this one stops working."
+                ),
+            },
+        ),
     )
     inlines = [AttendeeInline, HoldInline]
-    actions = ["mark_paid", "mark_refunded", "cancel_unpaid", "cancel_registrations"]
+    actions = [
+        "mark_paid",
+        "mark_refunded",
+        "cancel_unpaid",
+        "cancel_registrations",
+        "reissue_manage_links",
+        "reissue_and_send_manage_links",
+    ]
+
+    @admin.display(description="Manage link")
+    def manage_link(self, obj: Registration) -> str:
+        return access.manage_url(obj) if obj.pk else ""
 
     def has_mark_paid_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("tickets.mark_paid")
@@ -264,6 +291,42 @@ class RegistrationAdmin(admin.ModelAdmin):
         )
         self.message_user(request, f"Cancelled {cancelled} registration(s).", messages.SUCCESS)
         self.say_skipped(request, len(ids) - cancelled, "already cancelled or expired")
+
+    @admin.action(
+        description="Reissue manage link (the old link stops working)", permissions=["change"]
+    )
+    def reissue_manage_links(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
+        self._reissue(request, queryset, notify=False)
+
+    @admin.action(
+        description="Reissue manage link and email it to the contact (the old link stops working)",
+        permissions=["change"],
+    )
+    def reissue_and_send_manage_links(
+        self, request: HttpRequest, queryset: QuerySet[Registration]
+    ) -> None:
+        self._reissue(request, queryset, notify=True)
+
+    def _reissue(
+        self, request: HttpRequest, queryset: QuerySet[Registration], *, notify: bool
+    ) -> None:
+        reissued = access.reissue_manage_links(
+            queryset.values_list("pk", flat=True), reissued_by=request.user, notify=notify
+        )
+        self.message_user(
+            request,
+            f"Reissued the manage link of {len(reissued)} registration(s): their old links no "
+            "longer work, and browsers that opened them no longer own the registration.",
+            messages.SUCCESS,
+        )
+        if notify:
+            unmailed = sum(1 for registration in reissued if not registration.contact_email)
+            self.message_user(
+                request,
+                f"The new link is on its way to {len(reissued) - unmailed} contact(s).",
+                messages.SUCCESS,
+            )
+            self.say_skipped(request, unmailed, "no contact email to send the new link to")
 
 
 @admin.register(Ticket)

@@ -261,3 +261,16 @@ class InvalidMessage(TicketingError):
     """A staff message that is empty or too long."""
 
     code = "invalid_message"
+
+
+# --- ways back in: the manage link and "find my registration" (services.access) ----------
+
+
+class TooManyFinds(RateLimited):
+    """Past the "find my registration" limit for this client address or email address."""
+
+    code = "too_many_finds"
+    default_message = (
+        "Too many requests for registration links in a short time; please wait and try "
+        "again. If you asked already, the message may be on its way."
+    )

@@ -26,6 +26,7 @@ from tickets.models import Registration
 from tickets.services import broadcasts, payments
 from tickets.services import holds as hold_service
 from tickets.services import registrations as wizard
+from tickets.services.access import granted_token, manage_token_is_valid
 from tickets.services.availability import catalogue_of
 from tickets.services.exceptions import InvalidFields, TicketingError
 from tickets.services.registrations import StepAccess
@@ -35,12 +36,20 @@ Step = Registration.Step
 
 
 def owned_registration(request: HttpRequest, pk: UUID) -> Registration:
+    """The registration, if this browser owns it: it opened it (its buyer key), or it
+    opened the registration's manage link and that link has not been reissued since."""
     buyer_key = buyer_key_of(request.session)
+    granted = granted_token(request.session, pk)
     registration = (
-        Registration.objects.select_related("function").filter(pk=pk).first() if buyer_key else None
+        Registration.objects.select_related("function").filter(pk=pk).first()
+        if buyer_key or granted
+        else None
     )
     # Someone else's registration is indistinguishable from one that does not exist.
-    if registration is None or registration.buyer_key != buyer_key:
+    if registration is None or not (
+        (buyer_key and registration.buyer_key == buyer_key)
+        or (granted and manage_token_is_valid(registration, granted))
+    ):
         raise Http404("No such registration")
     return registration
 
