@@ -200,7 +200,8 @@ def send_registrations_to(email: str) -> OutboxMessage | None:
             return None
         return outbox.enqueue(
             FIND_REGISTRATIONS,
-            to=normalised_email(email),
+            # As the contact gave it (the newest registration's spelling), not as typed.
+            to=found[0].contact_email,
             subject="Your LodgeTix registrations",
             context={"registrations": [str(registration.pk) for registration in found]},
             about="find_registrations",
