@@ -11,24 +11,21 @@ import pypdfium2
 import zxingcpp
 from pypdf import PdfReader
 
+_QR = zxingcpp.BarcodeFormat.QRCode
+
 
 def pdf_pages_text(content: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(content)).pages]
 
 
 def qr_codes_per_page(content: bytes, *, scale: float = 2.0) -> list[list[str]]:
-    """The text of every QR code on each page, drawn at `scale` × 72 dpi."""
+    """The text of every QR code on each page, drawn at `scale` times 72 dpi."""
     document = pypdfium2.PdfDocument(content)
     try:
         decoded = []
         for index in range(len(document)):
             image = document[index].render(scale=scale).to_pil()
-            decoded.append(
-                [
-                    result.text
-                    for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-                ]
-            )
+            decoded.append([result.text for result in zxingcpp.read_barcodes(image, formats=_QR)])
         return decoded
     finally:
         document.close()

@@ -21,7 +21,8 @@ def qr_svg(data: str, *, scale: int = 4, title: str = "") -> str:
 def qr_dark_runs(data: str) -> tuple[int, Iterator[tuple[int, int, int]]]:
     """The symbol's size in modules (quiet zone included) and its dark modules as
     horizontal runs (row, first column, length): what a vector drawing needs."""
-    matrix = [list(row) for row in segno.make(data, error=_ERROR, micro=False).matrix_iter(border=4)]
+    symbol = segno.make(data, error=_ERROR, micro=False)
+    matrix = [list(row) for row in symbol.matrix_iter(border=4)]
 
     def runs() -> Iterator[tuple[int, int, int]]:
         for y, row in enumerate(matrix):

@@ -19,7 +19,6 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.conf import settings
-
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 
@@ -38,6 +37,7 @@ from tickets.documents.values import (
     TicketCard,
 )
 from tickets.models import Event, Hold, Registration
+
 # A module, not its names: services.registrations imports this module to enqueue.
 from tickets.services import access, registrations
 from tickets.services.issued_tickets import (

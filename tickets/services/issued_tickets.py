@@ -34,7 +34,7 @@ class IssuedTicket:
     @property
     def qr_svg(self) -> SafeString:
         # segno writes the SVG from the code alone: no user text goes into it.
-        return mark_safe(qr_svg(self.code, title=f"QR code of ticket {self.code}"))  # noqa: S308
+        return mark_safe(qr_svg(self.code, title=f"QR code of ticket {self.code}"))
 
 
 def normalised(address: str) -> str:

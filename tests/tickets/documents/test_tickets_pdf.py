@@ -34,7 +34,8 @@ def test_one_page_per_ticket_and_each_qr_carries_its_code_printed_under_it() -> 
     assert len(texts) == 3
     for code, text in zip(codes, texts, strict=True):
         assert code in text
-        assert "Grand Banquet" in text and "Sydney Town Hall" in text
+        assert "Grand Banquet" in text
+        assert "Sydney Town Hall" in text
     assert "Unnamed seat (lodge table 1)" in texts[1]
     assert qr_codes_per_page(content) == [[code] for code in codes]
 
