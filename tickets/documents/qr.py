@@ -12,10 +12,18 @@ _ERROR = "m"
 
 
 def qr_svg(data: str, *, scale: int = 4, title: str = "") -> str:
-    """An inline <svg> element (no XML declaration) for an HTML page."""
-    return segno.make(data, error=_ERROR, micro=False).svg_inline(
-        scale=scale, border=2, title=title or None, svgclass="ticket-qr", lineclass=None
+    """An inline <svg> element (no XML declaration) for an HTML page; a viewBox and no
+    fixed size, so the page's CSS sizes it."""
+    svg = segno.make(data, error=_ERROR, micro=False).svg_inline(
+        scale=scale,
+        border=4,
+        title=title or None,
+        svgclass="ticket-qr",
+        lineclass=None,
+        omitsize=True,
     )
+    # Named by its <title> for assistive technology.
+    return svg.replace("<svg ", '<svg role="img" ', 1)
 
 
 def qr_dark_runs(data: str) -> tuple[int, Iterator[tuple[int, int, int]]]:

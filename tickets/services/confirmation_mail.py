@@ -161,10 +161,15 @@ def payment_instructions(registration: Registration, total: Decimal) -> str:
             f"and quote registration {number}."
         )
     due = f" by {_date(registration.payment_due_at)}" if registration.payment_due_at else ""
+    organiser = organiser_of(registration).name
+    lapses = (
+        " A registration still unpaid after that date lapses and its seats go back on sale."
+        if due
+        else ""
+    )
     return (
         f"Please pay {money(total)}{due} by bank transfer, quoting {number} as the reference; "
-        "reply to this message for the organiser's bank details. The tax invoice is attached. "
-        "A registration still unpaid after that date lapses and its seats go back on sale."
+        f"for the account to pay into, ask {organiser}.{lapses}"
     )
 
 

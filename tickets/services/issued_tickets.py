@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby
 
 from django.utils.safestring import SafeString, mark_safe
 
@@ -91,6 +92,11 @@ def tickets_mailed_to(
 ) -> list[IssuedTicket]:
     address = normalised(address)
     return [t for t in tickets if recipient_of(t, contact_email) == address]
+
+
+def by_event(tickets: Iterable[IssuedTicket]) -> list[tuple[Event, list[IssuedTicket]]]:
+    """Tickets grouped by event, in the order given (issued_tickets orders by event)."""
+    return [(event, list(group)) for event, group in groupby(tickets, key=lambda t: t.event)]
 
 
 def events_of(tickets: Iterable[IssuedTicket]) -> list[Event]:
