@@ -6,8 +6,9 @@ from __future__ import annotations
 import io
 
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -28,7 +29,8 @@ def tax_invoice_pdf(invoice: TaxInvoice) -> bytes:
         bottomMargin=18 * mm,
     )
     styles = getSampleStyleSheet()
-    body, heading = styles["BodyText"], styles["Title"]
+    body = styles["BodyText"]
+    heading = ParagraphStyle("InvoiceTitle", parent=styles["Title"], alignment=TA_LEFT)
     organiser = invoice.organiser
     story = [
         Paragraph("Tax invoice", heading),
@@ -43,7 +45,12 @@ def tax_invoice_pdf(invoice: TaxInvoice) -> bytes:
                 ["Bill to", _buyer(invoice)],
             ],
             colWidths=[35 * mm, None],
-            style=TableStyle([("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold")]),
+            style=TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            ),
             hAlign="LEFT",
         ),
         Spacer(1, 6 * mm),

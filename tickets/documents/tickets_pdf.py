@@ -16,7 +16,7 @@ from tickets.documents.values import TicketCard
 
 _WIDTH, _HEIGHT = A6
 _MARGIN = 10 * mm
-_QR_SIZE = 52 * mm
+_QR_SIZE = 60 * mm
 
 
 def tickets_pdf(cards: Sequence[TicketCard]) -> bytes:

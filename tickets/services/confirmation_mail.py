@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -160,15 +161,15 @@ def payment_instructions(registration: Registration, total: Decimal) -> str:
             f"Please bring {money(total)} to pay by card or cash at the door when you arrive, "
             f"and quote registration {number}."
         )
-    due = f" by {_date(registration.payment_due_at)}" if registration.payment_due_at else ""
+    due = lapses = ""
+    if registration.payment_due_at:
+        due = f" no later than {_date(registration.payment_due_at)}"
+        lapses = (
+            " A registration still unpaid after that date lapses and its seats go back on sale."
+        )
     organiser = organiser_of(registration).name
-    lapses = (
-        " A registration still unpaid after that date lapses and its seats go back on sale."
-        if due
-        else ""
-    )
     return (
-        f"Please pay {money(total)}{due} by bank transfer, quoting {number} as the reference; "
+        f"Please pay {money(total)} by bank transfer{due}, quoting {number} as the reference; "
         f"for the account to pay into, ask {organiser}.{lapses}"
     )
 
@@ -179,19 +180,25 @@ def render_confirmation(message: OutboxMessage) -> RenderedMessage:
         pk=message.context["registration"]
     )
     holds = registrations.current_holds(registration)
+    to_contact = message.kind == CONFIRMATION
+    # The contact's message follows the registration's contact as it is now (a resend after
+    # staff corrected it); an attendee's, the address it was written for.
+    address = registration.contact_email if to_contact else message.to
     tickets = [
-        t
-        for t in tickets_mailed_to(
-            issued_tickets(registration), message.to, registration.contact_email
+        ticket
+        for ticket in tickets_mailed_to(
+            issued_tickets(registration), address, registration.contact_email
         )
-        if not t.event.is_cancelled
+        # A cancelled event's tickets admit no one; its line stays on the invoice.
+        if not ticket.event.is_cancelled
     ]
     total = registrations.total_of(holds)
+    lines = lines_of(holds)
     context = {
         "registration": registration,
         "function": registration.function,
         "organiser": organiser_of(registration),
-        "lines": lines_of(holds),
+        "lines": lines,
         "total": total,
         "gst": gst_included(total),
         "payment_instructions": payment_instructions(registration, total),
@@ -200,12 +207,12 @@ def render_confirmation(message: OutboxMessage) -> RenderedMessage:
     }
     number = registration.confirmation_number
     attachments = []
-    if message.kind == CONFIRMATION:
+    if to_contact:
         attachments.append(
             Attachment(f"tax-invoice-{number}.pdf", tax_invoice_pdf(_invoice(context)), PDF)
         )
         # Every event the registration has tickets for, whoever its tickets went to.
-        bought = {hold.ticket_type.event.pk: hold.ticket_type.event for hold in holds}
+        bought = {line.event.pk: line.event for line in lines}
         events = [event for event in bought.values() if not event.is_cancelled]
         template = "tickets/mail/confirmation"
     else:
@@ -213,7 +220,7 @@ def render_confirmation(message: OutboxMessage) -> RenderedMessage:
         context["attendee_name"] = next((t.holder for t in tickets if t.named), "")
         template = "tickets/mail/attendee_tickets"
     if tickets:
-        cards = [_card(registration, t) for t in tickets]
+        cards = [_card(registration, ticket) for ticket in tickets]
         attachments.append(Attachment(f"tickets-{number}.pdf", tickets_pdf(cards), PDF))
     stamped_at = timezone.now()
     attachments += [
@@ -232,7 +239,8 @@ def render_confirmation(message: OutboxMessage) -> RenderedMessage:
     )
 
 
-def _invoice(context: dict) -> TaxInvoice:
+def _invoice(context: dict[str, Any]) -> TaxInvoice:
+    """The tax invoice from the message's context (render_confirmation)."""
     registration: Registration = context["registration"]
     return TaxInvoice(
         number=registration.confirmation_number or "",
