@@ -181,14 +181,14 @@ def render_confirmation(message: OutboxMessage) -> RenderedMessage:
     )
     holds = registrations.current_holds(registration)
     to_contact = message.kind == CONFIRMATION
-    # The contact's message follows the registration's contact as it is now (a resend after
-    # staff corrected it); an attendee's, the address it was written for.
+    every_ticket = issued_tickets(registration)
+    # The contact's share of the tickets (whatever its address now), or the tickets of the
+    # attendees whose email is still the one this message was written to: a corrected
+    # address gets a message of its own, never a resend to the old one.
     address = registration.contact_email if to_contact else message.to
     tickets = [
         ticket
-        for ticket in tickets_mailed_to(
-            issued_tickets(registration), address, registration.contact_email
-        )
+        for ticket in tickets_mailed_to(every_ticket, address, registration.contact_email)
         # A cancelled event's tickets admit no one; its line stays on the invoice.
         if not ticket.event.is_cancelled
     ]
@@ -204,6 +204,14 @@ def render_confirmation(message: OutboxMessage) -> RenderedMessage:
         "payment_instructions": payment_instructions(registration, total),
         "manage_url": access.manage_url(registration),
         "tickets": tickets,
+        # Whose tickets went to their own email, so the contact knows where they are.
+        "sent_to_attendees": sorted(
+            {
+                t.holder
+                for t in every_ticket
+                if has_own_address(t.attendee_email, registration.contact_email)
+            }
+        ),
     }
     number = registration.confirmation_number
     attachments = []

@@ -256,8 +256,10 @@ class TestWhoGetsWhichTicket:
         assert sorted(c for [c] in qr_codes_per_page(files[f"tickets-{number}.pdf"])) == sorted(
             [codes["Alan"], codes["Mary"]]
         )
-        text, _ = bodies_of(contact)
+        text, html = bodies_of(contact)
         assert "at the door" in text
+        for body in (text, html):
+            assert "Tickets of Grace Reid went to their own email addresses." in body
 
         guest = messages["Grace@Example.com"]
         assert "your tickets" in guest["Subject"]
