@@ -12,6 +12,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from tickets.documents.fonts import PdfFonts, pdf_fonts
 from tickets.documents.values import TaxInvoice
 from tickets.templatetags.money import money
 
@@ -28,9 +29,12 @@ def tax_invoice_pdf(invoice: TaxInvoice) -> bytes:
         topMargin=18 * mm,
         bottomMargin=18 * mm,
     )
+    fonts = pdf_fonts(_texts_of(invoice))
     styles = getSampleStyleSheet()
-    body = styles["BodyText"]
-    heading = ParagraphStyle("InvoiceTitle", parent=styles["Title"], alignment=TA_LEFT)
+    body = ParagraphStyle("InvoiceBody", parent=styles["BodyText"], fontName=fonts.regular)
+    heading = ParagraphStyle(
+        "InvoiceTitle", parent=styles["Title"], alignment=TA_LEFT, fontName=fonts.bold
+    )
     organiser = invoice.organiser
     story = [
         Paragraph("Tax invoice", heading),
@@ -47,14 +51,15 @@ def tax_invoice_pdf(invoice: TaxInvoice) -> bytes:
             colWidths=[35 * mm, None],
             style=TableStyle(
                 [
-                    ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
+                    ("FONTNAME", (0, 0), (-1, -1), fonts.regular),
+                    ("FONTNAME", (0, 0), (0, -1), fonts.bold),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ]
             ),
             hAlign="LEFT",
         ),
         Spacer(1, 6 * mm),
-        _lines_table(invoice),
+        _lines_table(invoice, fonts),
         Spacer(1, 6 * mm),
         Paragraph(_escape(invoice.payment_note), body),
     ]
@@ -62,12 +67,24 @@ def tax_invoice_pdf(invoice: TaxInvoice) -> bytes:
     return buffer.getvalue()
 
 
+def _texts_of(invoice: TaxInvoice) -> list[str]:
+    lines = [(line.description, line.quantity_label) for line in invoice.lines]
+    return [
+        invoice.organiser.name,
+        invoice.organiser.abn,
+        invoice.function_name,
+        _buyer(invoice),
+        invoice.payment_note,
+        *(text for pair in lines for text in pair),
+    ]
+
+
 def _buyer(invoice: TaxInvoice) -> str:
     parts = [invoice.buyer_organisation, invoice.buyer_name, invoice.buyer_email]
     return "\n".join(part for part in parts if part)
 
 
-def _lines_table(invoice: TaxInvoice) -> Table:
+def _lines_table(invoice: TaxInvoice, fonts: PdfFonts) -> Table:
     rows = [["Description", "Quantity", "Unit price", "Amount"]]
     rows += [
         [line.description, line.quantity_label, money(line.unit_price), money(line.line_total)]
@@ -84,10 +101,11 @@ def _lines_table(invoice: TaxInvoice) -> Table:
         repeatRows=1,
         style=TableStyle(
             [
-                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTNAME", (0, 0), (-1, -1), fonts.regular),
+                ("FONTNAME", (0, 0), (-1, 0), fonts.bold),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.75, colors.black),
                 ("LINEABOVE", (0, total_row), (-1, total_row), 0.75, colors.black),
-                ("FONTNAME", (2, total_row), (-1, total_row), "Helvetica-Bold"),
+                ("FONTNAME", (2, total_row), (-1, total_row), fonts.bold),
                 ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ]

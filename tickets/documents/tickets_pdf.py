@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import astuple
 
 from reportlab.lib.pagesizes import A6
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
+from tickets.documents.fonts import PdfFonts, pdf_fonts
 from tickets.documents.qr import qr_dark_runs
 from tickets.documents.values import TicketCard
 
@@ -21,32 +23,34 @@ _QR_SIZE = 60 * mm
 
 def tickets_pdf(cards: Sequence[TicketCard]) -> bytes:
     buffer = io.BytesIO()
-    # Standard fonts only (nothing embedded) and compressed pages: a few KB per ticket.
+    # Compressed pages, one font subset for the document: a few KB per ticket.
     canvas = Canvas(buffer, pagesize=A6, pageCompression=1)
     canvas.setTitle("Tickets")
+    fonts = pdf_fonts(text for card in cards for text in astuple(card))
     for card in cards:
-        _draw_ticket(canvas, card)
+        _draw_ticket(canvas, card, fonts)
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
 
-def _draw_ticket(canvas: Canvas, card: TicketCard) -> None:
+def _draw_ticket(canvas: Canvas, card: TicketCard, fonts: PdfFonts) -> None:
+    regular, bold = fonts.regular, fonts.bold
     width = _WIDTH - 2 * _MARGIN
     y = _HEIGHT - _MARGIN - 4 * mm
-    y = _lines(canvas, card.function_name, "Helvetica", 9, y, width)
-    y = _lines(canvas, card.event_name, "Helvetica-Bold", 14, y - 1 * mm, width)
-    y = _lines(canvas, card.when, "Helvetica", 9, y, width)
+    y = _lines(canvas, card.function_name, regular, 9, y, width)
+    y = _lines(canvas, card.event_name, bold, 14, y - 1 * mm, width)
+    y = _lines(canvas, card.when, regular, 9, y, width)
     if card.where:
-        y = _lines(canvas, card.where, "Helvetica", 9, y, width)
-    y = _lines(canvas, card.holder, "Helvetica-Bold", 11, y - 2 * mm, width)
-    _lines(canvas, card.ticket_type, "Helvetica", 9, y, width)
+        y = _lines(canvas, card.where, regular, 9, y, width)
+    y = _lines(canvas, card.holder, bold, 11, y - 2 * mm, width)
+    _lines(canvas, card.ticket_type, regular, 9, y, width)
 
     qr_bottom = _MARGIN + 16 * mm
     _draw_qr(canvas, card.code, (_WIDTH - _QR_SIZE) / 2, qr_bottom, _QR_SIZE)
     canvas.setFont("Courier-Bold", 10)
     canvas.drawCentredString(_WIDTH / 2, qr_bottom - 5 * mm, card.code)
-    canvas.setFont("Helvetica", 7)
+    canvas.setFont(regular, 7)
     canvas.drawCentredString(
         _WIDTH / 2, _MARGIN, f"Registration {card.confirmation_number} · one entry per ticket"
     )
