@@ -51,6 +51,17 @@ class FunctionAdmin(admin.ModelAdmin):
         ),
         ("Selling", {"fields": ("hold_minutes", "low_stock_threshold")}),
         ("Pay later", {"fields": ("unpaid_seat_limit", "unpaid_days")}),
+        (
+            "Organiser",
+            {
+                "fields": ("organiser_name", "organiser_abn"),
+                "description": (
+                    "Printed on every confirmation email and tax invoice. Without a name the "
+                    "function's name stands in; a tax invoice needs the ABN."
+                ),
+            },
+        ),
+        ("Names", {"fields": ("names_due_at",)}),
     )
     list_filter = ("published",)
     search_fields = ("name", "slug", "venue")

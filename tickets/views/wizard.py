@@ -23,7 +23,7 @@ from tickets.forms import (
     contact_draft_from_post,
 )
 from tickets.models import Registration
-from tickets.services import broadcasts, payments
+from tickets.services import broadcasts, confirmation_mail, issued_tickets, payments
 from tickets.services import holds as hold_service
 from tickets.services import registrations as wizard
 from tickets.services.access import granted_token, manage_token_is_valid
@@ -311,16 +311,23 @@ def extend(request: HttpRequest, pk: UUID) -> HttpResponse:
 def confirmation(request: HttpRequest, registration: Registration) -> HttpResponse:
     if registration.status != Registration.Status.CONFIRMED:
         return HttpResponseSeeOther(step_url(registration))
-    attendees = registration.attendees.prefetch_related(
-        "tickets__event", "tickets__hold__ticket_type"
-    )
+    holds = wizard.current_holds(registration)
+    tickets = issued_tickets.issued_tickets(registration)
     return _render_step(
         request,
         registration,
         Step.CONFIRMATION,
         "tickets/wizard/confirmation.html",
-        attendees=attendees,
-        events=wizard.holds_by_event(wizard.current_holds(registration)),
+        events=wizard.holds_by_event(holds),
+        tickets_by_event=issued_tickets.by_event(tickets),
+        has_unnamed=any(not ticket.named for ticket in tickets),
+        mailed_elsewhere=any(
+            issued_tickets.has_own_address(ticket.attendee_email, registration.contact_email)
+            for ticket in tickets
+        ),
+        payment_instructions=confirmation_mail.payment_instructions(
+            registration, wizard.total_of(holds)
+        ),
     )
 
 
