@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from tickets.models import Registration
+from tickets.models import Function, Registration
 from tickets.services.exceptions import PaymentMethodRequired
 from tickets.services.registrations import confirm_registration, current_holds, total_of
 
@@ -55,7 +55,11 @@ PROVIDERS: dict[str, PaymentProvider] = {
         OfflinePayment(
             identifier="invoice",
             label="Invoice (bank transfer)",
-            instructions="We email an invoice with bank details; please pay within 14 days.",
+            # What services.confirmation_mail sends: the tax invoice and the number to quote.
+            instructions=(
+                "We email a tax invoice with your confirmation; please pay by bank transfer "
+                "within {days}."
+            ),
         ),
         OfflinePayment(
             identifier="door",
@@ -64,6 +68,13 @@ PROVIDERS: dict[str, PaymentProvider] = {
         ),
     )
 }
+
+
+def offers(function: Function) -> list[tuple[PaymentProvider, str]]:
+    """Each provider with its wording for this function ("{days}": Function.unpaid_days)."""
+    days = f"{function.unpaid_days} day{'' if function.unpaid_days == 1 else 's'}"
+    return [(p, p.instructions.format(days=days)) for p in PROVIDERS.values()]
+
 
 # What a registration with nothing to pay is recorded as having used.
 NO_PAYMENT_METHOD = "none"

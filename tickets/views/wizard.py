@@ -268,7 +268,7 @@ def payment(request: HttpRequest, registration: Registration) -> HttpResponse:
         "tickets/wizard/payment.html",
         error=error,
         form=form,
-        providers=payments.PROVIDERS.values(),
+        providers=payments.offers(registration.function),
     )
 
 
