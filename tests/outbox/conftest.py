@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import time
+
 import pytest
 from django.db import transaction
 
@@ -25,3 +28,22 @@ def queue_messages(count: int, *, kind: str = PLAIN) -> list[OutboxMessage]:
             enqueue(kind, to=f"person{n}@example.com", subject=f"Message {n}", context={})
             for n in range(count)
         ]
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    """Poll `condition` until it holds; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def own_signal_handlers():
+    """The sweeper installs SIGTERM/SIGINT handlers in this (the main) thread; put the
+    test runner's back afterwards."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)

@@ -18,7 +18,7 @@ from analytics.models import Interaction
 from outbox import delivery
 from outbox.delivery import backoff, deliver, deliver_due
 from outbox.models import OutboxMessage
-from tests.outbox.conftest import queue_messages
+from tests.outbox.conftest import queue_messages, wait_until
 from tests.support import factories
 from tickets.models import Registration
 
@@ -247,14 +247,6 @@ class TestOutage:
         assert set(message_ids(arrived).values()) == {1}
         assert {m["To"] for m in arrived} == {f"sec{n}@example.com" for n in range(20)}
         assert OutboxMessage.objects.filter(status=Status.SENT).count() == 20
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def send_at_once(senders: int) -> None:
