@@ -15,6 +15,7 @@ from django.conf import settings  # noqa: E402
 from common.origins import SameOriginValidator  # noqa: E402
 from common.server_tasks import ServerProcess  # noqa: E402
 from lodgetix.routing import websocket_urlpatterns  # noqa: E402
+from outbox.loop import send_outbox_forever  # noqa: E402
 from tickets.live.publisher import bind_publisher_to_server_loop  # noqa: E402
 from tickets.live.registry import keep_socket_entries_fresh_forever  # noqa: E402
 from tickets.sweeper import sweep_expired_holds_forever  # noqa: E402
@@ -28,6 +29,11 @@ application = ServerProcess(
     tasks=[
         bind_publisher_to_server_loop,
         keep_socket_entries_fresh_forever,
-        *([sweep_expired_holds_forever] if settings.HOLD_SWEEPER_IN_SERVER else []),
+        # Where the sweeper runs, the sender runs (with Redis: release_expired_holds --loop).
+        *(
+            [sweep_expired_holds_forever, send_outbox_forever]
+            if settings.HOLD_SWEEPER_IN_SERVER
+            else []
+        ),
     ],
 )

@@ -151,6 +151,77 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # the sender, away from any request, so the site's own address is configured.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- Mail (docs/design.md §10) -----------------------------------------------------------
+# Every message is a row in the outbox, delivered by its sender (outbox/delivery.py) with
+# retries. EMAIL_URL names the mail server; unset (the embedded default), messages are
+# printed to the console, marked "printed" in the outbox, and can be resent from the admin
+# once a server is configured.
+
+# Schemes of EMAIL_URL and what they mean: (TLS mode, default port). dj_email_url reads
+# "smtps" as STARTTLS, so ours are mapped onto its query flags before it parses them.
+EMAIL_URL_SCHEMES = {
+    "smtp": ("", 25),
+    "smtp+tls": ("tls", 587),  # STARTTLS
+    "smtps": ("ssl", 465),  # implicit TLS
+}
+
+
+def email_config(url: str) -> dict:
+    """EMAIL_* settings for an EMAIL_URL; ImproperlyConfigured, naming the problem, when
+    the URL is not one we can use (so a typo stops the start, not the first sale's mail)."""
+    if not url:
+        return {"EMAIL_BACKEND": "outbox.backends.ConsoleBackend"}
+    import urllib.parse
+
+    import dj_email_url
+
+    usage = "use smtp://user:password@host:port, smtp+tls://... (STARTTLS) or smtps://..."
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in EMAIL_URL_SCHEMES:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL has the scheme {parsed.scheme or '(none)'!r}; {usage} (implicit TLS)."
+        )
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ImproperlyConfigured(f"EMAIL_URL has a port that is not a number; {usage}.") from None
+    if not parsed.hostname:
+        raise ImproperlyConfigured(f"EMAIL_URL names no host; {usage}.")
+    if parsed.query:
+        raise ImproperlyConfigured(
+            "EMAIL_URL takes no query string; the scheme says how to use TLS "
+            "and EMAIL_TIMEOUT how long to wait."
+        )
+    tls, default_port = EMAIL_URL_SCHEMES[parsed.scheme]
+    smtp_url = urllib.parse.urlunsplit(
+        ("smtp", parsed.netloc, parsed.path, f"{tls}=1" if tls else "", "")
+    )
+    config = dj_email_url.parse(smtp_url)
+    config["EMAIL_PORT"] = port or default_port
+    # dj_email_url leaves a missing user or password as None; Django wants "".
+    config["EMAIL_HOST_USER"] = config["EMAIL_HOST_USER"] or ""
+    config["EMAIL_HOST_PASSWORD"] = config["EMAIL_HOST_PASSWORD"] or ""
+    del config["EMAIL_TIMEOUT"], config["EMAIL_FILE_PATH"]
+    return config
+
+
+globals().update(email_config(os.environ.get("EMAIL_URL", "").strip()))
+# Seconds any one step of talking to the mail server may take: a slow or silent server
+# costs the sender this long, never a sale (the sender runs apart from requests).
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "LodgeTix <noreply@localhost>")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# How often the sender looks for due messages, in seconds; an enqueued message also wakes
+# it at once in the same process.
+OUTBOX_SEND_INTERVAL = env_float("OUTBOX_SEND_INTERVAL", 1.0)
+# Attempts before a message is given up ("failed"); with the backoff in outbox/delivery.py
+# (30 s doubling to at most an hour) 20 attempts keep trying for about 14 hours.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 20)
+# The sender runs where the hold sweeper does (HOLD_SWEEPER_IN_SERVER below): in the
+# embedded default's server process, otherwise in `release_expired_holds --loop`; or on
+# its own with `send_outbox --loop`. Any number of senders may run: each claims a message
+# before sending it.
+
 INSTALLED_APPS = [
     # daphne first: its runserver serves HTTP and WebSockets from one ASGI process.
     "daphne",
@@ -353,7 +424,7 @@ LOGGING = {
     "loggers": {
         **{
             name: {"level": os.environ.get("LOG_LEVEL", "INFO")}
-            for name in ("lodgetix", "tickets", "presence", "analytics")
+            for name in ("lodgetix", "tickets", "presence", "analytics", "outbox")
         },
         # daphne's runserver prints its access log itself; don't print it twice.
         "django.channels.server": {"propagate": False},

@@ -17,6 +17,9 @@ class OutboxMessage(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
         SENT = "sent", "Sent"
+        # No mail server configured (EMAIL_URL unset): shown on the console, sent to no
+        # one. Staff resend it once a server is configured.
+        PRINTED = "printed", "Printed to the console only"
         FAILED = "failed", "Gave up"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -29,6 +32,8 @@ class OutboxMessage(models.Model):
     about = models.CharField(max_length=100, blank=True, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the sender may next try it. A sender that takes a message moves this ahead
+    # (its lease), so no other sender takes it meanwhile (outbox.delivery).
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

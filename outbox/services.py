@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from outbox.models import OutboxMessage
 
@@ -20,4 +23,14 @@ def enqueue(
         raise RuntimeError("outbox.enqueue() belongs inside the transaction that causes it")
     return OutboxMessage.objects.create(
         kind=kind, to=to, subject=subject[:300], context=dict(context), about=about
+    )
+
+
+def resend(messages: QuerySet[OutboxMessage], *, now: datetime.datetime | None = None) -> int:
+    """Put messages back in the queue, due now, whatever became of them (sent, printed,
+    given up, waiting out a backoff). Their attempts start again from nought, so a message
+    given up gets the whole retry schedule again; the last error stays until the next
+    attempt replaces it. Returns how many."""
+    return messages.update(
+        status=OutboxMessage.Status.PENDING, next_attempt_at=now or timezone.now(), attempts=0
     )

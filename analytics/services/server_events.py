@@ -3,6 +3,8 @@
 `tickets.signals.registration_changed` is sent after the change committed; each change
 becomes one interaction `registration.<change>` (created, hold_created, step_reached,
 confirmed, cancelled, expired, and whatever changes are added later).
+`outbox.signals.message_sent` becomes `mail.sent`: the kind of message and what it is
+about, never the address.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import logging
 import threading
 import uuid
+from typing import TYPE_CHECKING
 
 from django.db import close_old_connections, connections
 from django.utils import timezone
@@ -20,6 +23,9 @@ from analytics.models import Interaction
 from analytics.services import storage
 from analytics.services.storage import InteractionRow
 from tickets.models import Registration
+
+if TYPE_CHECKING:
+    from outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -154,3 +160,43 @@ def registration_change_row(registration: Registration, change: str) -> Interact
         function_id=registration.function_id,
         registration_id=registration.pk,
     )
+
+
+def record_mail_sent(sender: type, *, message: OutboxMessage, **kwargs) -> None:
+    """Receiver of outbox's message_sent: queue `mail.sent`. Runs on the sender's thread;
+    a failure is logged and swallowed, as for registration changes."""
+    try:
+        queue.put(mail_sent_row(message))
+    except Exception:
+        logger.exception("Could not record mail.sent of outbox message %s", message.pk)
+
+
+def mail_sent_row(message: OutboxMessage) -> InteractionRow:
+    now = timezone.now()
+    data = {"kind": message.kind, "about": message.about, "attempts": message.attempts}
+    registration_id = function_id = None
+    kind, _, key = message.about.partition(":")
+    if kind == "registration":
+        # Resolved, not trusted: references in this table are real when written.
+        found = Registration.objects.filter(pk=_uuid_or_none(key)).values_list("pk", "function_id")
+        registration_id, function_id = found.first() or (None, None)
+    return InteractionRow(
+        uuid=uuid.uuid4(),
+        action="mail.sent",
+        data=data,
+        data_json=json.dumps(data),
+        source=Interaction.Source.SERVER,
+        client_timestamp=now,
+        occurred_at=now,
+        received_at=now,
+        user_id=None,
+        function_id=function_id,
+        registration_id=registration_id,
+    )
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

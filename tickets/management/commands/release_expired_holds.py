@@ -8,6 +8,7 @@ from django.db import DatabaseError, close_old_connections, connections
 
 from common.health import beat
 from common.housekeeping import Schedule
+from outbox.loop import Sender
 from tickets.services.holds import Sweep, release_expired_holds
 
 logger = logging.getLogger("tickets.sweeper")
@@ -18,7 +19,9 @@ class Command(BaseCommand):
         "Release holds whose time is up and broadcast the seats coming back. With --loop, "
         "keep sweeping every few seconds (the production sweeper), and every "
         "HOUSEKEEPING_INTERVAL seconds clear expired sessions, prune old interactions and "
-        "forget unsold registrations' people."
+        "forget unsold registrations' people. It also delivers the outgoing mail, on a thread "
+        "of its own so a slow mail server never delays a sweep (--without-mail: leave that "
+        "to a send_outbox --loop)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -29,8 +32,13 @@ class Command(BaseCommand):
             default=settings.HOLD_SWEEP_INTERVAL,
             help="Seconds between sweeps with --loop (default: %(default)s).",
         )
+        parser.add_argument(
+            "--without-mail",
+            action="store_true",
+            help="With --loop, do not deliver the outbox (another process does).",
+        )
 
-    def handle(self, *args, loop: bool, interval: float, **options) -> None:
+    def handle(self, *args, loop: bool, interval: float, without_mail: bool, **options) -> None:
         if interval <= 0:
             raise CommandError("--interval must be a positive number of seconds.")
         if not loop:
@@ -46,6 +54,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"Sweeping expired holds every {interval:g}s; Ctrl-C to stop.")
         housekeeping = Schedule(settings.HOUSEKEEPING_INTERVAL)
+        # On its own thread: a send waits up to EMAIL_TIMEOUT at every step, and holds
+        # must expire on time whatever the mail server does.
+        sender = None if without_mail else Sender().start()
         while not stopping:
             # Before the sweep, so a sweep that hangs (or a stopped process) stops the
             # beats, and /readyz says "sweeper": "stale" (common/health.py).
@@ -64,6 +75,8 @@ class Command(BaseCommand):
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))
+        if sender is not None and not sender.stop():
+            self.stdout.write("Left a mail send in progress to finish or time out.")
         self.stdout.write("Sweeper stopped.")
 
     def _report(self, sweep: Sweep, always: bool = False) -> None:
