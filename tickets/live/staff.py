@@ -19,6 +19,7 @@ takes the push as a nudge and re-reads its aggregates, at most twice a second.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 from functools import partial
@@ -83,7 +84,9 @@ class StaffPublisher:
         """Called after commit, from any thread; never blocks, never raises."""
         try:
             loop = function_publisher._running_loop()
-            loop.call_soon_threadsafe(self._offer, loop, event_id)
+            # A fresh context: the caller's (a sync thread of asgiref's) must not follow the
+            # push onto the loop, or its database read would count as "in that thread".
+            loop.call_soon_threadsafe(self._offer, loop, event_id, context=contextvars.Context())
         except RuntimeError:
             logger.warning("Live publisher loop is closed; dropped a door count push")
 
@@ -92,7 +95,8 @@ class StaffPublisher:
         try:
             loop = function_publisher._running_loop()
             loop.call_soon_threadsafe(
-                partial(asyncio.ensure_future, self._send(note.event_id, message))
+                partial(asyncio.ensure_future, self._send(note.event_id, message)),
+                context=contextvars.Context(),
             )
         except RuntimeError:
             logger.warning("Live publisher loop is closed; dropped a staff note push")
