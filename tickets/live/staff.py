@@ -30,6 +30,7 @@ from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 
 from common.failures import FailureLog
+from tickets.live import fragments
 from tickets.live.coalesce import Coalescer
 from tickets.live.publisher import publisher as function_publisher
 from tickets.models import Event, Hold, Registration, StaffNote
@@ -228,7 +229,7 @@ class StaffEventConsumer(AsyncWebsocketConsumer):
     async def _snapshot(self) -> str:
         counts = await database_sync_to_async(checkin.counts_of)(self.event.pk)
         self.sent_version, self.sent_counts = counts.version, counts
-        html = door_counts_fragment(counts)
+        html = fragments.live_indicator(True) + door_counts_fragment(counts)
         if self.page == KITCHEN_PAGE:
             summary = await database_sync_to_async(kitchen.summary_of)(self.event)
             html += kitchen_fragment(summary, may_see_names=self.may_see_names)
