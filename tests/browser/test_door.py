@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.axe import axe_violations
 from tests.support.door import confirmed_individuals, tickets_of
 from tests.support.factories import confirm, make_event, make_ticket_type, staff_user
 from tickets.models import CheckIn
@@ -70,6 +71,7 @@ def test_typed_code_and_search_and_the_other_door_moves(asgi_server, new_context
     expect(north.locator(count)).to_contain_text("South: 3")
     assert south.evaluate("window.neverReloaded") is True
     assert CheckIn.objects.filter(event=banquet.event).count() == 4
+    assert axe_violations(north) == []  # with a result shown and the counts pushed
 
 
 def test_offline_scans_are_kept_and_sent_once_each(asgi_server, new_context, banquet):

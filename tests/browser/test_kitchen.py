@@ -11,6 +11,7 @@ from django.db import transaction
 from playwright.sync_api import expect
 
 from tests.browser.test_door import PHONE, sign_in
+from tests.support.axe import axe_violations
 from tests.support.door import confirmed_individuals, set_needs, tickets_of
 from tests.support.factories import make_event, make_ticket_type, staff_user
 from tickets.services import checkin
@@ -46,3 +47,4 @@ def test_kitchen_counts_follow_names_and_check_ins(asgi_server, new_context):
     vegetarian.get_by_role("button", name="Who?").click()
     expect(page.locator("#kitchen-names")).to_contain_text("Zebedee Quartermaine (arrived)")
     assert page.evaluate("window.neverReloaded") is True
+    assert axe_violations(page) == []

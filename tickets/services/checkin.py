@@ -29,7 +29,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from tickets.models import CheckIn, Event, Hold, Registration, Ticket
@@ -167,7 +167,7 @@ def check_in(
     return _check_in_registration(event, registration_uuid, door, by)
 
 
-def _tickets() -> object:
+def _tickets() -> QuerySet[Ticket]:
     return Ticket.objects.select_related(
         "attendee", "hold__ticket_type", "hold__registration", "event"
     )

@@ -91,6 +91,7 @@ def door(request: HttpRequest, event_id: int) -> HttpResponse:
             "notes": staff_notes.recent(event),
             "camera_decoder": camera_decoder(),
             "may_take_payment": request.user.has_perm("tickets.mark_paid"),
+            "may_send_notes": request.user.has_perm("tickets.send_broadcast"),
         },
     )
 
@@ -141,6 +142,7 @@ def kitchen_page(request: HttpRequest, event_id: int) -> HttpResponse:
             "counts": checkin.counts_of(event.pk),
             "notes": staff_notes.recent(event),
             "may_see_names": request.user.has_perm("tickets.see_dietary_names"),
+            "may_send_notes": request.user.has_perm("tickets.send_broadcast"),
         },
     )
 

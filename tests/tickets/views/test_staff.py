@@ -141,3 +141,19 @@ def test_staff_note_needs_send_broadcast_and_is_refused_whole(client, banquet):
     assert client.post(url, {"text": "Doors open in 5 minutes"}).status_code == 201
     client.force_login(staff_user("door2", "check_in"))
     assert "Doors open in 5 minutes" in client.get(door_url(banquet)).content.decode()
+
+
+def test_a_scan_costs_the_same_queries_for_one_seat_or_a_table(
+    client, banquet, django_assert_num_queries
+):
+    from tests.support.factories import confirm
+
+    one = confirmed_individuals(banquet, "Alan")
+    table = confirm(banquet, 10, buyer="lodge")
+    client.force_login(staff_user("door", "check_in"))
+    client.get(door_url(banquet))  # the session's first read out of the way
+    with django_assert_num_queries(10):
+        client.post(door_url(banquet), {"code": tickets_of(one)[0].code})
+    with django_assert_num_queries(11):  # + reading the registration; one INSERT for ten
+        client.post(door_url(banquet), {"registration": table.pk})
+    assert CheckIn.objects.count() == 11
