@@ -99,3 +99,26 @@ def test_offline_scans_are_kept_and_sent_once_each(asgi_server, new_context, ban
     expect(door.locator(f"#checkin-count-{banquet.event_id}")).to_have_attribute(
         "data-checked-in", "2"
     )
+
+
+def test_pay_at_the_door_shows_what_is_owed_and_marks_it_paid(asgi_server, new_context, banquet):
+    registration = confirmed_individuals(banquet, "Alan", "Bob", payment_method="door")
+    staff_user("cashier", "check_in", "mark_paid")
+    page = new_context(**PHONE).new_page()
+    sign_in(page, asgi_server.url, "cashier")
+    page.goto(f"{asgi_server.url}/staff/checkin/{banquet.event_id}/?door=North")
+
+    page.keyboard.type(tickets_of(registration)[0].code + "\n")
+
+    expect(page.locator("#scan-result")).to_have_attribute("data-result", "ok")
+    expect(page.locator("#scan-result-pay")).to_have_text("To pay: $200.00")
+    page.click("#mark-paid")
+    expect(page.locator("#scan-result-pay")).to_have_attribute("data-paid", "true")
+    expect(page.locator("#mark-paid")).to_be_hidden()
+    registration.refresh_from_db()
+    assert registration.payment_status == "paid"
+
+    page.keyboard.type(tickets_of(registration)[1].code + "\n")
+    expect(page.locator("#scan-result")).to_contain_text("Bob Reid")
+    expect(page.locator("#scan-result-pay")).to_be_hidden()
+    expect(page.locator("#mark-paid")).to_be_hidden()

@@ -199,6 +199,15 @@
     if (code) scan({ code: code });
   });
 
+  // A USB scanner types wherever the focus is: after a button press (mark paid, a search
+  // result) the next scan's first key brings the focus back to the code field.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    if (event.key.length !== 1 || event.ctrlKey || event.metaKey || event.altKey) return;
+    input.focus();
+  });
+
   // --- search: each found registration checks in whole ---
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-check-in-registration]");
@@ -217,6 +226,7 @@
           pay.textContent = "Paid.";
           pay.dataset.paid = "true";
           payButton.hidden = true;
+          input.focus(); // ready for the next scan
         } else {
           pay.textContent = pair[1].error || "Could not mark paid.";
         }
