@@ -23,6 +23,7 @@ import contextvars
 import logging
 import threading
 from functools import partial
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -170,8 +171,8 @@ class StaffEventConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.group = None
         event_id = self.scope["url_route"]["kwargs"]["event_id"]
-        query = self.scope.get("query_string", b"").decode("latin1")
-        self.page = KITCHEN_PAGE if "page=kitchen" in query else DOOR_PAGE
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        self.page = KITCHEN_PAGE if query.get("page") == [KITCHEN_PAGE] else DOOR_PAGE
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close()  # before accept: refused (403)
