@@ -156,3 +156,17 @@ def test_a_scan_costs_the_same_queries_for_one_seat_or_a_table(client, banquet):
         client.post(door_url(banquet), {"registration": table.pk})
     assert len(ten) == len(single)  # one INSERT for the ten seats, one audit entry
     assert CheckIn.objects.count() == 11
+
+
+def test_door_page_without_the_decoder_says_so_and_scans_by_typing(client, banquet, monkeypatch):
+    from tickets.views import staff
+
+    client.force_login(staff_user("door", "check_in"))
+    if staff.camera_decoder():  # npm ci ran on this machine
+        with_decoder = client.get(door_url(banquet), {"door": "North"}).content.decode()
+        assert "vendor/zxing/index.min.js" in with_decoder
+    monkeypatch.setattr(staff, "camera_decoder", lambda: None)  # a machine without npm
+    html = client.get(door_url(banquet), {"door": "North"}).content.decode()
+    assert "zxing" not in html
+    assert "Camera scanning is not installed on this server" in html
+    assert 'id="scan-code"' in html
