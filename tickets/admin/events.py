@@ -51,7 +51,7 @@ class TicketTypeInline(admin.TabularInline):
 @admin.register(Event)
 class EventAdmin(EventExportActions, admin.ModelAdmin):  # exports: issue 14
     form = EventAdminForm
-    list_display = ("name", "function", "starts_at", "status")
+    list_display = ("name", "function", "starts_at", "status", "staff_pages")
     list_filter = ("status", "function")
     search_fields = ("name", "function__name")
     list_select_related = ("function",)

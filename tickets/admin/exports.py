@@ -10,6 +10,8 @@ import io
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.text import slugify
 
 from tickets.models import Event
@@ -17,7 +19,16 @@ from tickets.services import exports
 
 
 class EventExportActions:
-    """Mixed into EventAdmin; the names go in its `actions` (EXPORT_ACTIONS)."""
+    """Mixed into EventAdmin; the names go in its `actions` (EXPORT_ACTIONS), and a column
+    linking the event's door and kitchen pages in its `list_display`."""
+
+    @admin.display(description="Door and kitchen")
+    def staff_pages(self, event: Event) -> str:
+        return format_html(
+            '<a href="{}">Door</a> · <a href="{}">Kitchen</a>',
+            reverse("tickets:door", args=[event.pk]),
+            reverse("tickets:kitchen", args=[event.pk]),
+        )
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("tickets.view_registration")

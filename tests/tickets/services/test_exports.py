@@ -104,6 +104,9 @@ def test_admin_actions_export_one_event(client, banquet):
     response = client.post(url, form)
     assert response["Content-Type"] == "text/csv"
     assert len(list(csv.reader(io.StringIO(response.content.decode())))) == 7
+    listing = client.get(url).content.decode()
+    assert reverse("tickets:door", args=[banquet.event_id]) in listing
+    assert reverse("tickets:kitchen", args=[banquet.event_id]) in listing
     pdf = client.post(url, {**form, "action": "export_door_list"})
     assert pdf["Content-Type"] == "application/pdf"
     assert len(PdfReader(io.BytesIO(pdf.content)).pages) >= 1
