@@ -32,7 +32,9 @@ node_modules/.installed: package.json package-lock.json
 # runserver speaks plain HTTP only: no SSL redirect, secure cookies or HSTS, even with
 # DEBUG off (DATABASE_URL set); README, LODGETIX_HTTPS.
 run: export LODGETIX_HTTPS ?= off
-run: install
+# npm (when there) installs the door page's QR decoder (package.json); without it the door
+# page scans by typed code, USB scanner and search only.
+run: install $(if $(NPM),node_modules/.installed)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""

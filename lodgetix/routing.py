@@ -3,7 +3,10 @@
 from django.urls import path
 
 from tickets.live.consumer import FunctionConsumer
+from tickets.live.staff import StaffEventConsumer
 
 websocket_urlpatterns = [
     path("ws/functions/<slug:slug>/", FunctionConsumer.as_asgi()),
+    # Staff only: an event's door and kitchen pages (issue 14).
+    path("ws/staff/events/<int:event_id>/", StaffEventConsumer.as_asgi()),
 ]

@@ -412,6 +412,14 @@ STORAGES = {
         )
     },
 }
+# --- the door page's QR decoder (issue 14) ---
+# @zxing/library, a pinned npm package (package.json, installed by `npm ci`: `make run`
+# and `make test` run it when npm is there), is served from node_modules as
+# static/vendor/zxing/index.min.js - nothing is copied by hand. Without it (a machine with
+# no npm) the door page says the camera is unavailable and scans by typed code, USB scanner
+# and search (tickets.views.staff.camera_decoder).
+ZXING_DIR = BASE_DIR / "node_modules" / "@zxing" / "library" / "umd"
+STATICFILES_DIRS = [("vendor/zxing", ZXING_DIR)] if ZXING_DIR.is_dir() else []
 
 LOGIN_URL = "admin:login"
 

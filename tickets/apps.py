@@ -17,7 +17,29 @@ class TicketsConfig(AppConfig):
         # Run by the sweeper (README, "What is kept and for how long").
         housekeeping.register("sessions", housekeeping.clear_expired_sessions)
         housekeeping.register("personal data", retention.forget_unsold_on_schedule)
+        self._connect_door_and_kitchen()
         for kind in (confirmation_mail.CONFIRMATION, confirmation_mail.ATTENDEE_TICKETS):
             renderers.register(kind, confirmation_mail.render_confirmation)
         renderers.register(access.FIND_REGISTRATIONS, access.render_find_registrations)
         renderers.register(access.MANAGE_LINK, access.render_manage_link)
+
+    @staticmethod
+    def _connect_door_and_kitchen() -> None:
+        """Issue 14: check-ins, attendee changes, (un)confirmations and staff notes reach
+        the door and kitchen pages (tickets.live.staff)."""
+        from tickets.live import staff
+        from tickets.signals import (
+            attendee_details_changed,
+            checked_in,
+            registration_changed,
+            staff_note_sent,
+        )
+
+        checked_in.connect(staff.push_after_check_in, dispatch_uid="live-door-check-in")
+        attendee_details_changed.connect(
+            staff.push_after_attendee_change, dispatch_uid="live-door-attendees"
+        )
+        registration_changed.connect(
+            staff.push_after_registration_change, dispatch_uid="live-door-registrations"
+        )
+        staff_note_sent.connect(staff.push_staff_note, dispatch_uid="live-door-notes")

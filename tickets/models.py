@@ -555,6 +555,9 @@ class AuditEntry(models.Model):
         SEND_MESSAGE = "send_message", "Sent message"
         MARK_REFUNDED = "mark_refunded", "Marked refunded"
         REISSUE_MANAGE_LINK = "reissue_manage_link", "Reissued manage link"
+        # --- the door (issue 14) ---
+        CHECK_IN = "check_in", "Checked in"
+        DOOR_PAYMENT = "door_payment", "Marked paid at the door"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -574,3 +577,58 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.object_repr}"
+
+
+# --- the door and the kitchen (issue 14, design §12) ----------------------------------------
+
+
+class CheckIn(models.Model):
+    """A ticket seen at the door of its event: at most one per ticket per event, enforced
+    by the database, so a second scan on any door counts nothing twice
+    (tickets.services.checkin inserts with ON CONFLICT DO NOTHING)."""
+
+    MAX_DOOR_LENGTH = 40
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="check_ins")
+    # The ticket's event, kept here so counts per event need no join.
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="check_ins")
+    door = models.CharField(max_length=MAX_DOOR_LENGTH, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["event", "at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "event"], name="one_check_in_per_ticket"),
+        ]
+        indexes = [models.Index(fields=["event", "door"], name="check_in_by_door")]
+        permissions = [
+            ("check_in", "Can check attendees in at the door"),
+            ("view_kitchen", "Can open the kitchen page (counts only)"),
+            ("see_dietary_names", "Can see who has a dietary or special need (kitchen page)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ticket {self.ticket_id} at {self.door or 'the door'}"
+
+
+class StaffNote(models.Model):
+    """A message from the organisers to the door and kitchen pages of an event (not to
+    buyers): kept, so a page opened later shows the recent ones; the push only nudges."""
+
+    MAX_LENGTH = Broadcast.MAX_MESSAGE_LENGTH
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="staff_notes")
+    text = models.CharField(max_length=500)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -49,3 +49,28 @@ def registration_changed_on_commit(registration: Registration, change: Registrat
         ),
         robust=True,
     )
+
+
+# --- the door and the kitchen (issue 14) ---------------------------------------------------
+
+# Tickets were checked in at an event's door. Arguments: event_id: int.
+checked_in = Signal()
+
+# What the kitchen and the door show of an event's attendees changed: a seat was named or
+# renamed, or someone's dietary or special needs changed. Arguments: event_ids: list[int].
+# Whoever saves attendee details calls `attendee_details_changed_on_commit(event_ids)`
+# inside the saving transaction (the names pages do; see docs/design.md §12).
+attendee_details_changed = Signal()
+
+# Staff sent a message to an event's door and kitchen pages. Arguments: note: StaffNote.
+staff_note_sent = Signal()
+
+
+def attendee_details_changed_on_commit(event_ids) -> None:
+    """Tell the door and kitchen pages of these events once the transaction commits."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return
+    transaction.on_commit(
+        partial(attendee_details_changed.send_robust, sender=None, event_ids=ids), robust=True
+    )

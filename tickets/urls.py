@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import access, catalogue, holds, wizard
+from tickets.views import access, catalogue, holds, staff, wizard
 
 app_name = "tickets"
 
@@ -42,4 +42,15 @@ urlpatterns = [
     path("registrations/<uuid:pk>/extend/", wizard.extend, name="registration-extend"),
     path("registrations/<uuid:pk>/cancel/", holds.registration_cancel, name="registration-cancel"),
     path("registrations/<uuid:pk>/manage/<str:token>/", access.manage, name="registration-manage"),
+    # --- the door and the kitchen (issue 14) ---
+    path("staff/checkin/<int:event_id>/", staff.door, name="door"),
+    path("staff/checkin/<int:event_id>/search/", staff.door_search, name="door-search"),
+    path("staff/checkin/<int:event_id>/paid/", staff.door_payment, name="door-payment"),
+    path("staff/kitchen/<int:event_id>/", staff.kitchen_page, name="kitchen"),
+    path(
+        "staff/kitchen/<int:event_id>/names/<slug:need>/",
+        staff.kitchen_names,
+        name="kitchen-names",
+    ),
+    path("staff/events/<int:event_id>/notes/", staff.send_note, name="staff-note"),
 ]

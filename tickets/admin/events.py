@@ -10,6 +10,7 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from tickets.admin.exports import EXPORT_ACTIONS, EventExportActions
 from tickets.admin.forms import (
     TICKET_TYPE_SALES_FIELDS,
     CancellationForm,
@@ -48,16 +49,16 @@ class TicketTypeInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(EventExportActions, admin.ModelAdmin):  # exports: issue 14
     form = EventAdminForm
-    list_display = ("name", "function", "starts_at", "status")
+    list_display = ("name", "function", "starts_at", "status", "staff_pages")
     list_filter = ("status", "function")
     search_fields = ("name", "function__name")
     list_select_related = ("function",)
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("cancelled_at", "cancellation_reason")
     inlines = [TicketTypeInline]
-    actions = ["cancel_events"]
+    actions = ["cancel_events", *EXPORT_ACTIONS]
 
     def save_model(self, request, obj: Event, form, change: bool) -> None:
         staff_edits.save_event(obj, form.changed_data, edited_by=request.user)

@@ -274,3 +274,23 @@ class TooManyFinds(RateLimited):
         "Too many requests for registration links in a short time; please wait and try "
         "again. If you asked already, the message may be on its way."
     )
+
+
+# --- the door (issue 14) ---------------------------------------------------------------------
+
+
+class InvalidScan(TicketingError):
+    """A check-in request naming neither a ticket code nor a registration, or both, or
+    one that cannot be read."""
+
+    code = "invalid_scan"
+    http_status = 400
+    default_message = "Send a ticket code (code=…) or a registration (registration=…)."
+
+
+class NothingToPayAtDoor(TicketingError):
+    """Marking paid at the door a registration that owes nothing there."""
+
+    code = "nothing_to_pay_at_door"
+    http_status = 409
+    default_message = "This registration has nothing to pay at the door."

@@ -475,9 +475,16 @@ def confirm_registration(
     return registration
 
 
-def mark_paid(registrations: QuerySet[Registration], *, marked_by: AbstractBaseUser) -> int:
+def mark_paid(
+    registrations: QuerySet[Registration],
+    *,
+    marked_by: AbstractBaseUser,
+    action: str = audit.Action.MARK_PAID,
+    **details: str,
+) -> int:
     """Staff record payment received for confirmed registrations awaiting it; each one
-    marked leaves an audit entry. Returns how many were marked."""
+    marked leaves an audit entry (`action`, with `details`: the door says it was paid
+    there, and which door). Returns how many were marked."""
     with transaction.atomic():
         # Locked, so a registration the sweeper is expiring (or staff cancelling) is
         # either marked after that commits - and then skipped - or before it.
@@ -493,7 +500,7 @@ def mark_paid(registrations: QuerySet[Registration], *, marked_by: AbstractBaseU
         for registration in awaiting:
             registration.payment_status = Registration.PaymentStatus.PAID
             registration.paid_at = registration.updated_at = now  # bulk_update skips auto_now
-            _audit_money(marked_by, audit.Action.MARK_PAID, registration)
+            _audit_money(marked_by, action, registration, **details)
         Registration.objects.bulk_update(awaiting, ["payment_status", "paid_at", "updated_at"])
     return len(awaiting)
 
@@ -512,7 +519,9 @@ def _lock_unconfirmed(registration_id: UUID) -> Registration:
     return registration
 
 
-def _audit_money(actor: AbstractBaseUser, action: audit.Action, registration: Registration) -> None:
+def _audit_money(
+    actor: AbstractBaseUser, action: audit.Action, registration: Registration, **details: str
+) -> None:
     """An audit entry of a payment or refund recorded by staff, with what it was."""
     audit.record(
         actor,
@@ -520,6 +529,7 @@ def _audit_money(actor: AbstractBaseUser, action: audit.Action, registration: Re
         registration,
         amount=str(registration.total_amount),
         payment_method=registration.payment_method,
+        **details,
     )
 
 

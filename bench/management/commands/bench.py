@@ -13,6 +13,7 @@ from bench.processes import ServerDidNotStart
 # scenario -> module providing HELP, add_arguments(parser) and run(out, **options)
 SCENARIOS: dict[str, str] = {
     "capture": "bench.scenarios.capture",
+    "checkin": "bench.scenarios.checkin",
     "fanout": "bench.scenarios.fanout",
     "faults": "bench.scenarios.faults",
     "presence": "bench.scenarios.presence",

@@ -8,13 +8,13 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0005_tickets_codes_names_and_organiser'),
+        ('tickets', '0006_checkin'),
     ]
 
     operations = [
         migrations.AlterField(
             model_name='auditentry',
             name='action',
-            field=models.CharField(choices=[('mark_paid', 'Marked paid'), ('cancel_unpaid', 'Cancelled unpaid registration'), ('cancel_registration', 'Cancelled registration'), ('cancel_event', 'Cancelled event'), ('send_message', 'Sent message'), ('mark_refunded', 'Marked refunded'), ('reissue_manage_link', 'Reissued manage link')], max_length=32),
+            field=models.CharField(choices=[('mark_paid', 'Marked paid'), ('cancel_unpaid', 'Cancelled unpaid registration'), ('cancel_registration', 'Cancelled registration'), ('cancel_event', 'Cancelled event'), ('send_message', 'Sent message'), ('mark_refunded', 'Marked refunded'), ('reissue_manage_link', 'Reissued manage link'), ('check_in', 'Checked in'), ('door_payment', 'Marked paid at the door')], max_length=32),
         ),
     ]
