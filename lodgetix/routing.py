@@ -3,7 +3,10 @@
 from django.urls import path
 
 from tickets.live.consumer import FunctionConsumer
+from tickets.live.waitlist import WaitlistEntryConsumer
 
 websocket_urlpatterns = [
     path("ws/functions/<slug:slug>/", FunctionConsumer.as_asgi()),
+    # The waiting-list entry page: the function socket plus the entry (design §13).
+    path("ws/waitlist/<uuid:uuid>/", WaitlistEntryConsumer.as_asgi()),
 ]

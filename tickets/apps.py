@@ -19,3 +19,10 @@ class TicketsConfig(AppConfig):
         housekeeping.register("personal data", retention.forget_unsold_on_schedule)
         for kind in (confirmation_mail.CONFIRMATION, confirmation_mail.ATTENDEE_TICKETS):
             renderers.register(kind, confirmation_mail.render_confirmation)
+        # --- waiting list (design §13) ---
+        from tickets.services import waitlist
+        from tickets.signals import registration_changed
+
+        registration_changed.connect(waitlist.settle_offer, dispatch_uid="waitlist-settle")
+        for kind in (waitlist.JOINED_MAIL, waitlist.OFFER_MAIL):
+            renderers.register(kind, waitlist.render_mail)

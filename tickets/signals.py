@@ -27,6 +27,10 @@ registration_changed = Signal()
 # Staff told everyone viewing a function something. Arguments: broadcast: Broadcast.
 broadcast_sent = Signal()
 
+# A waiting-list entry moved (design §13). Arguments: entry: WaitlistEntry, change: one of
+# "join", "offer", "accept", "lapse", "leave".
+waitlist_changed = Signal()
+
 
 class RegistrationChange(StrEnum):
     CREATED = "created"
@@ -45,5 +49,12 @@ def registration_changed_on_commit(registration: Registration, change: Registrat
             registration=registration,
             change=change,
         ),
+        robust=True,
+    )
+
+
+def waitlist_changed_on_commit(entry, change: str) -> None:
+    transaction.on_commit(
+        partial(waitlist_changed.send_robust, sender=type(entry), entry=entry, change=change),
         robust=True,
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import access, catalogue, holds, wizard
+from tickets.views import access, catalogue, holds, waitlist, wizard
 
 app_name = "tickets"
 
@@ -41,4 +41,11 @@ urlpatterns = [
     path("registrations/<uuid:pk>/extend/", wizard.extend, name="registration-extend"),
     path("registrations/<uuid:pk>/cancel/", holds.registration_cancel, name="registration-cancel"),
     path("registrations/<uuid:pk>/manage/<str:token>/", access.manage, name="registration-manage"),
+    # --- waiting list (design §13) ---
+    path("functions/<slug:slug>/waitlist/", waitlist.join, name="waitlist-create"),
+    path("waitlist/join/<int:ticket_type_id>/", waitlist.join_form, name="waitlist-join"),
+    path("waitlist/<uuid:uuid>/", waitlist.entry_page, name="waitlist-entry"),
+    path("waitlist/<uuid:uuid>/leave/", waitlist.leave, name="waitlist-leave"),
+    path("waitlist/<uuid:uuid>/claim/", waitlist.claim, name="waitlist-claim"),
+    path("waitlist/<uuid:uuid>/manage/<str:token>/", waitlist.manage, name="waitlist-manage"),
 ]
