@@ -59,7 +59,8 @@ class TestJoin:
     def test_joining_a_sold_out_ticket_type_counts_the_person_in(self):
         ticket_type, _ = sold_out()
         entry = join(ticket_type, 2, email="Alan@Example.com")
-        assert entry.status == Status.WAITING and entry.email == "alan@example.com"
+        assert entry.status == Status.WAITING
+        assert entry.email == "alan@example.com"
         assert refreshed(ticket_type).waiting == 1
         state = waitlist.state_of(entry)
         assert (state.position, state.waiting) == (1, 1)
@@ -132,7 +133,8 @@ class TestOffers:
         holds.cancel_registration(holders[0].pk)
 
         first.refresh_from_db()
-        assert first.status == Status.OFFERED and first.lapses_at > timezone.now()
+        assert first.status == Status.OFFERED
+        assert first.lapses_at > timezone.now()
         offer = first.offered_registration
         assert offer.is_pending
         assert offer.holds.get().seats == 1
