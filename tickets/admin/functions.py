@@ -51,6 +51,7 @@ class FunctionAdmin(admin.ModelAdmin):
         ),
         ("Selling", {"fields": ("hold_minutes", "low_stock_threshold")}),
         ("Pay later", {"fields": ("unpaid_seat_limit", "unpaid_days")}),
+        ("Waiting list", {"fields": ("waitlist_offer_minutes",)}),
     )
     list_filter = ("published",)
     search_fields = ("name", "slug", "venue")
