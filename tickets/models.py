@@ -538,6 +538,8 @@ class Broadcast(models.Model):
         INFO_UPDATE = "info_update", "Information update"
         CANCELLATION = "cancellation", "Cancellation"
         MESSAGE = "message", "Message"
+        # --- waiting list ---
+        WAITLIST = "waitlist", "Waiting list opened or closed"
 
     MAX_MESSAGE_LENGTH = 280
 

@@ -40,7 +40,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from common.links import absolute_url
 from tickets.models import Function, Hold, Registration, TicketType, WaitlistEntry
-from tickets.services import audit, holds, inventory
+from tickets.services import audit, broadcasts, holds, inventory
 from tickets.services.availability import TicketAvailability, is_on_sale
 from tickets.services.exceptions import (
     AlreadyWaiting,
@@ -285,10 +285,12 @@ def remove_by_staff(entry_uuid: UUID, *, removed_by) -> WaitlistEntry:
 
 def set_list_closed(ticket_type_id: int, closed: bool, *, changed_by) -> None:
     """Close (or reopen) a ticket type's list to new entries; audited, and announced to
-    open pages by the availability push (the fragment says whether one may join)."""
+    open pages as a staff broadcast (toast `waitlist`) and by the availability push (the
+    badge offers to join only while the list is open)."""
     with transaction.atomic():
         ticket_type = TicketType.objects.select_related("event__function").get(pk=ticket_type_id)
         inventory.set_waitlist_closed(ticket_type, closed)
+        broadcasts.announce_waitlist_change(ticket_type, closed=closed, sent_by=changed_by)
         audit.record(
             changed_by,
             audit.Action.WAITLIST_CLOSE if closed else audit.Action.WAITLIST_OPEN,

@@ -10,9 +10,16 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from lodgetix.asgi import websocket_app
-from tests.support.factories import hold, make_ticket_type
+from tests.support.factories import hold, make_ticket_type, staff_user
 from tests.support.html import elements_by_id, elements_with
-from tests.support.sockets import HOST, ORIGIN, RECEIVE_TIMEOUT, fragments_until, new_session
+from tests.support.sockets import (
+    HOST,
+    ORIGIN,
+    RECEIVE_TIMEOUT,
+    fragments_until,
+    new_session,
+    open_socket,
+)
 from tickets.services import holds, waitlist
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_loop")]
@@ -90,3 +97,22 @@ async def test_someone_elses_entry_refuses_the_socket():
     _, _, (entry,) = await sold_out_with_queue(1)
     _, connected = await open_entry_socket(entry, await new_session("stranger"))
     assert not connected
+
+
+async def test_viewers_are_told_when_a_list_closes_and_the_badge_stops_offering_to_join():
+    ticket_type, _, _ = await sold_out_with_queue(1)
+    staff = await database_sync_to_async(staff_user)("closer", "manage_waitlist")
+    viewer, _ = await open_socket(ticket_type.event.function, await new_session("viewer"))
+    snapshot = await viewer.receive_from(timeout=RECEIVE_TIMEOUT)
+    assert "Join the waiting list" in snapshot
+
+    await database_sync_to_async(waitlist.set_list_closed)(ticket_type.pk, True, changed_by=staff)
+    # Two pushes, in either order: the broadcast's toast and the new availability.
+    first = await viewer.receive_from(timeout=RECEIVE_TIMEOUT)
+    both = first
+    if not ('data-kind="waitlist"' in both and f'id="availability-{ticket_type.pk}"' in both):
+        both += await viewer.receive_from(timeout=RECEIVE_TIMEOUT)
+    assert "is closed: nobody new can join" in both
+    assert f'id="availability-{ticket_type.pk}"' in both
+    assert "Join the waiting list" not in both
+    await viewer.disconnect()
