@@ -265,3 +265,51 @@ def test_the_hold_path_reads_nothing_more_with_no_queue(django_assert_max_num_qu
     with django_assert_max_num_queries(9):
         hold(ticket_type, 1)
     assert Hold.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lifecycle_is_captured_and_the_funnel_counts_conversions(
+    server_events_flushed_by_hand,
+):
+    from analytics.models import Interaction
+    from tickets.services.funnel import funnel_of
+
+    ticket_type, holders = sold_out(capacity=2)
+    taker, _lapser, leaver = join(ticket_type), join(ticket_type), join(ticket_type)
+    holds.cancel_registration(holders[0].pk)  # offer to taker
+    holds.cancel_registration(holders[1].pk)  # offer to lapser
+    registration = waitlist.claim(waitlist.entry_of(taker.uuid), "taker")
+    reach_payment_and_confirm(registration, ticket_type)
+    holds.release_expired_holds(now=timezone.now() + datetime.timedelta(hours=1))  # lapser's
+    waitlist.leave(leaver.uuid)  # offered the lapsed seat, then leaves: it passes on
+
+    server_events_flushed_by_hand.flush()
+    actions = list(
+        Interaction.objects.filter(action__startswith="waitlist.")
+        .order_by("occurred_at", "pk")
+        .values_list("action", flat=True)
+    )
+    assert actions.count("waitlist.join") == 3
+    assert actions.count("waitlist.offer") == 3
+    assert actions.count("waitlist.accept") == 1
+    assert actions.count("waitlist.lapse") == 1
+    assert actions.count("waitlist.leave") == 1
+    funnel = funnel_of(ticket_type.event.function)
+    assert (funnel.waitlist_joined, funnel.waitlist_offered, funnel.waitlist_converted) == (3, 3, 1)
+
+
+def reach_payment_and_confirm(registration, ticket_type):
+    wizard.continue_to_attendee_details(registration.pk)
+    wizard.save_attendee_details(
+        registration.pk,
+        wizard.ContactDetails(contact_name="A", contact_email="a@example.com", contact_phone="1"),
+        [
+            wizard.AttendeeDetails(
+                first_name="A", last_name="B", lodge_name="L", ticket_type_ids=(ticket_type.pk,)
+            )
+        ],
+    )
+    wizard.continue_to_payment(registration.pk)
+    return wizard.confirm_registration(
+        registration.pk, payment_method="invoice", payment_status="pending"
+    )
