@@ -244,6 +244,38 @@ def state_of(entry: WaitlistEntry) -> EntryState:
     return EntryState(entry=entry, position=position, waiting=waiting.first() or 0)
 
 
+@dataclass(frozen=True)
+class QueuePlace:
+    status: str
+    position: int | None
+    lapses_at: datetime.datetime | None
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """Every open entry of one ticket type with its place, from one query: what the entry
+    pages of a server process need after a change, read once for all of them."""
+
+    waiting: int
+    places: dict[int, QueuePlace]
+
+
+def queue_snapshot(ticket_type_id: int) -> QueueSnapshot:
+    rows = (
+        WaitlistEntry.objects.filter(
+            ticket_type_id=ticket_type_id, status__in=WaitlistEntry.ACTIVE_STATUSES
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", "status", "lapses_at")
+    )
+    places, position = {}, 0
+    for pk, status, lapses_at in rows:
+        if status == Status.WAITING:
+            position += 1
+        places[pk] = QueuePlace(status, position if status == Status.WAITING else None, lapses_at)
+    return QueueSnapshot(waiting=position, places=places)
+
+
 def entry_of(entry_uuid: UUID) -> WaitlistEntry:
     return WaitlistEntry.objects.select_related(
         "ticket_type__event__function", "offered_registration"
