@@ -10,6 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.axe import axe_violations, require_axe
 from tests.support.browser import fill_attendee
 from tests.support.factories import make_event, make_function, make_ticket_type
 from tickets.models import Registration, WaitlistEntry
@@ -18,6 +19,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_freed_seat_reaches_the_waiting_page_and_the_wizard(asgi_server, new_context):
+    require_axe()
+    seen: dict[str, list] = {}
     function = make_function(slug="installation", name="Installation", waitlist_offer_minutes=20)
     banquet = make_ticket_type(
         make_event(function, name="Festive Board"), name="Banquet seat", capacity=1
@@ -34,6 +37,7 @@ def test_a_freed_seat_reaches_the_waiting_page_and_the_wizard(asgi_server, new_c
     waiter.goto(function_url)
     expect(waiter.locator(badge)).to_have_attribute("data-state", "sold_out")
     waiter.get_by_role("link", name="Join the waiting list").click()
+    seen["join page"] = axe_violations(waiter)
     waiter.get_by_label("Seats wanted").fill("1")
     waiter.get_by_label("Your name").fill("Wor. Bro. Alan Reid")
     waiter.get_by_label("Email").fill("alan@example.com")
@@ -42,6 +46,7 @@ def test_a_freed_seat_reaches_the_waiting_page_and_the_wizard(asgi_server, new_c
     expect(entry).to_have_attribute("data-status", "waiting")
     expect(entry).to_have_attribute("data-position", "1")
     expect(waiter.locator("#live-indicator")).to_have_attribute("data-live", "true")
+    seen["entry page, waiting"] = axe_violations(waiter)
 
     # The holder's page, open all along, is told one person waits.
     expect(holder.locator(badge)).to_have_attribute("data-waiting", "1")
@@ -54,6 +59,7 @@ def test_a_freed_seat_reaches_the_waiting_page_and_the_wizard(asgi_server, new_c
     toast = waiter.locator('.toast[data-kind="waitlist_offer"]')
     expect(toast).to_be_visible()
     assert waiter.evaluate("window.stillTheSamePage") is True
+    seen["entry page, offered"] = axe_violations(waiter)
     toast.get_by_role("link", name="Take them up").click()
 
     expect(waiter.get_by_role("heading", name="Your tickets")).to_be_visible()
@@ -72,3 +78,4 @@ def test_a_freed_seat_reaches_the_waiting_page_and_the_wizard(asgi_server, new_c
     assert waiting.offered_registration.status == Registration.Status.CONFIRMED
     banquet.refresh_from_db()
     assert (banquet.reserved, banquet.sold, banquet.waiting) == (0, 1, 0)
+    assert {name: found for name, found in seen.items() if found} == {}
