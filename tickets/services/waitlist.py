@@ -39,6 +39,9 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from common.links import absolute_url
+from outbox import services as outbox
+from outbox.models import OutboxMessage
+from outbox.renderers import RenderedMessage
 from tickets.models import Function, Hold, Registration, TicketType, WaitlistEntry
 from tickets.services import audit, broadcasts, holds, inventory
 from tickets.services.availability import TicketAvailability, is_on_sale
@@ -458,8 +461,6 @@ def _end_entry_once(entry_uuid: UUID, status: str, event: str, staff) -> Waitlis
 
 
 def _enqueue_joined_mail(entry: WaitlistEntry) -> None:
-    from outbox import services as outbox
-
     outbox.enqueue(
         JOINED_MAIL,
         to=entry.email,
@@ -470,8 +471,6 @@ def _enqueue_joined_mail(entry: WaitlistEntry) -> None:
 
 
 def _enqueue_offer_mail(entry: WaitlistEntry) -> None:
-    from outbox import services as outbox
-
     outbox.enqueue(
         OFFER_MAIL,
         to=entry.email,
@@ -481,10 +480,8 @@ def _enqueue_offer_mail(entry: WaitlistEntry) -> None:
     )
 
 
-def render_mail(message) -> object:
+def render_mail(message: OutboxMessage) -> RenderedMessage:
     """Renderer of both waiting-list mails (registered in tickets/apps.py)."""
-    from outbox.renderers import RenderedMessage
-
     entry = entry_of(message.context["entry"])
     function = entry.ticket_type.event.function
     link = entry_link(entry)
