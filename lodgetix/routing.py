@@ -4,9 +4,12 @@ from django.urls import path
 
 from tickets.live.consumer import FunctionConsumer
 from tickets.live.staff import StaffEventConsumer
+from tickets.live.waitlist import WaitlistEntryConsumer
 
 websocket_urlpatterns = [
     path("ws/functions/<slug:slug>/", FunctionConsumer.as_asgi()),
     # Staff only: an event's door and kitchen pages (issue 14).
     path("ws/staff/events/<int:event_id>/", StaffEventConsumer.as_asgi()),
+    # The waiting-list entry page: the function socket plus the entry (design §13).
+    path("ws/waitlist/<uuid:uuid>/", WaitlistEntryConsumer.as_asgi()),
 ]

@@ -9,8 +9,8 @@ class TicketsConfig(AppConfig):
         from common import housekeeping
         from outbox import renderers
         from tickets.live.publisher import push_availability, push_broadcast
-        from tickets.services import access, confirmation_mail, retention
-        from tickets.signals import availability_changed, broadcast_sent
+        from tickets.services import access, confirmation_mail, retention, waitlist
+        from tickets.signals import availability_changed, broadcast_sent, registration_changed
 
         availability_changed.connect(push_availability, dispatch_uid="live-availability")
         broadcast_sent.connect(push_broadcast, dispatch_uid="live-broadcast")
@@ -22,6 +22,10 @@ class TicketsConfig(AppConfig):
             renderers.register(kind, confirmation_mail.render_confirmation)
         renderers.register(access.FIND_REGISTRATIONS, access.render_find_registrations)
         renderers.register(access.MANAGE_LINK, access.render_manage_link)
+        # The waiting list (design §13): an offer settles when its registration moves.
+        registration_changed.connect(waitlist.settle_offer, dispatch_uid="waitlist-settle")
+        for kind in (waitlist.JOINED_MAIL, waitlist.OFFER_MAIL):
+            renderers.register(kind, waitlist.render_mail)
 
     @staticmethod
     def _connect_door_and_kitchen() -> None:

@@ -93,6 +93,16 @@ class Function(models.Model):
             "attendees; after it the names pages are read-only. Empty: until the function starts."
         ),
     )
+    # --- waiting list (design §13) ---
+    waitlist_offer_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text=(
+            "How long seats offered to the next person on a waiting list are held for them "
+            "before the offer passes to the next."
+        ),
+    )
+    # --- end waiting list ---
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -194,9 +204,19 @@ class TicketType(models.Model):
     # the row it locks, so a hold validated a moment before the cancellation committed
     # still cannot go through after it.
     withdrawn = models.BooleanField(default=False, editable=False)
+    # --- waiting list (design §13) ---
+    # People waiting (entries in status `waiting`) for seats of this type. A counter like
+    # reserved and sold, written by the same guarded UPDATEs (services.inventory), so the
+    # paths that free seats learn whether a queue exists from the row they already update.
+    waiting = models.IntegerField(default=0, editable=False)
+    # Staff closed the list: nobody new may join (those on it keep their places).
+    waitlist_closed = models.BooleanField(default=False, editable=False)
+    # --- end waiting list ---
 
     # Written only by guarded UPDATEs in services.inventory; see save().
-    COUNTER_FIELDS = frozenset({"capacity", "reserved", "sold", "version", "withdrawn"})
+    COUNTER_FIELDS = frozenset(
+        {"capacity", "reserved", "sold", "version", "withdrawn", "waiting", "waitlist_closed"}
+    )
 
     class Meta:
         ordering = ["event", "position", "pk"]
@@ -211,6 +231,7 @@ class TicketType(models.Model):
                 condition=Q(min_per_order__gte=1) & Q(max_per_order__gte=F("min_per_order")),
                 name="ticket_order_limits_sane",
             ),
+            models.CheckConstraint(condition=Q(waiting__gte=0), name="ticket_waiting_gte_0"),
         ]
 
     def __str__(self) -> str:
@@ -517,6 +538,8 @@ class Broadcast(models.Model):
         INFO_UPDATE = "info_update", "Information update"
         CANCELLATION = "cancellation", "Cancellation"
         MESSAGE = "message", "Message"
+        # --- waiting list ---
+        WAITLIST = "waitlist", "Waiting list opened or closed"
 
     MAX_MESSAGE_LENGTH = 280
 
@@ -558,6 +581,10 @@ class AuditEntry(models.Model):
         # --- the door (issue 14) ---
         CHECK_IN = "check_in", "Checked in"
         DOOR_PAYMENT = "door_payment", "Marked paid at the door"
+        # --- waiting list ---
+        WAITLIST_REMOVE = "waitlist_remove", "Removed from waiting list"
+        WAITLIST_CLOSE = "waitlist_close", "Closed waiting list"
+        WAITLIST_OPEN = "waitlist_open", "Opened waiting list"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -632,3 +659,84 @@ class StaffNote(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+# --- waiting list (design §13) -----------------------------------------------------------
+
+
+class WaitlistEntry(models.Model):
+    """Someone waiting for seats of a sold-out ticket type.
+
+    Its place is its order of joining (created_at, then pk). Seats that come free go to the
+    first entry that fits (services.waitlist.offer_freed_seats): an offer is a pending
+    registration holding the seats, taken by the same guarded UPDATE as any hold.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        EXPIRED = "expired", "Offer lapsed"
+        REMOVED = "removed", "Removed"
+
+    ACTIVE_STATUSES = (Status.WAITING, Status.OFFERED)
+
+    # The primary key orders the queue (after created_at) and names the entry in live
+    # messages; the uuid is the secret in the entry page's address and never leaves it.
+    uuid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    quantity = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    # Stored lower-cased: one active entry per address and ticket type.
+    email = models.EmailField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    # The browser that joined (common.buyers): it may claim an offer from the entry page.
+    buyer_key = models.CharField(max_length=64, blank=True, editable=False)
+    offered_registration = models.OneToOneField(
+        Registration,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="waitlist_entry",
+        editable=False,
+    )
+    offered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    lapses_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Signs the entry's link in mail (services.waitlist.entry_token).
+    access_key = models.CharField(max_length=32, default=new_secret_key, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["ticket_type", "created_at", "pk"]
+        verbose_name_plural = "waiting list entries"
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="waitlist_quantity_gte_1"),
+            models.UniqueConstraint(
+                fields=["ticket_type", "email"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="one_active_waitlist_entry_per_email",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["ticket_type", "created_at", "id"],
+                condition=Q(status="waiting"),
+                name="waitlist_queue",
+            ),
+        ]
+        permissions = [
+            ("manage_waitlist", "Can remove waiting list entries and close or open lists"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} waiting for {self.quantity} × {self.ticket_type.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:waitlist-entry", kwargs={"uuid": self.uuid})
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES

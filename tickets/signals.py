@@ -27,6 +27,10 @@ registration_changed = Signal()
 # Staff told everyone viewing a function something. Arguments: broadcast: Broadcast.
 broadcast_sent = Signal()
 
+# A waiting-list entry moved (design §13). Arguments: entry: WaitlistEntry, change: one of
+# "join", "offer", "accept", "lapse", "leave".
+waitlist_changed = Signal()
+
 
 class RegistrationChange(StrEnum):
     CREATED = "created"
@@ -73,4 +77,11 @@ def attendee_details_changed_on_commit(event_ids) -> None:
         return
     transaction.on_commit(
         partial(attendee_details_changed.send_robust, sender=None, event_ids=ids), robust=True
+    )
+
+
+def waitlist_changed_on_commit(entry, change: str) -> None:
+    transaction.on_commit(
+        partial(waitlist_changed.send_robust, sender=type(entry), entry=entry, change=change),
+        robust=True,
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import access, catalogue, holds, staff, wizard
+from tickets.views import access, catalogue, holds, staff, waitlist, wizard
 
 app_name = "tickets"
 
@@ -53,4 +53,11 @@ urlpatterns = [
         name="kitchen-names",
     ),
     path("staff/events/<int:event_id>/notes/", staff.send_note, name="staff-note"),
+    # --- waiting list (design §13) ---
+    path("functions/<slug:slug>/waitlist/", waitlist.join, name="waitlist-create"),
+    path("waitlist/join/<int:ticket_type_id>/", waitlist.join_form, name="waitlist-join"),
+    path("waitlist/<uuid:uuid>/", waitlist.entry_page, name="waitlist-entry"),
+    path("waitlist/<uuid:uuid>/leave/", waitlist.leave, name="waitlist-leave"),
+    path("waitlist/<uuid:uuid>/claim/", waitlist.claim, name="waitlist-claim"),
+    path("waitlist/<uuid:uuid>/manage/<str:token>/", waitlist.manage, name="waitlist-manage"),
 ]

@@ -200,3 +200,35 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+# --- waiting list (design §13) -------------------------------------------------------------
+
+
+def record_waitlist_change(sender: type, *, entry, change: str, **kwargs) -> None:
+    """Receiver of waitlist_changed: join, offer, accept, lapse and leave as interactions
+    (`waitlist.<change>`), queued like registration changes and as harmless to the change."""
+    try:
+        now = timezone.now()
+        data = {
+            "ticket_type": entry.ticket_type_id,
+            "quantity": entry.quantity,
+            "status": entry.status,
+        }
+        queue.put(
+            InteractionRow(
+                uuid=uuid.uuid4(),
+                action=f"waitlist.{change}"[: Interaction._meta.get_field("action").max_length],
+                data=data,
+                data_json=json.dumps(data),
+                source=Interaction.Source.SERVER,
+                client_timestamp=now,
+                occurred_at=now,
+                received_at=now,
+                function_id=entry.ticket_type.event.function_id,
+                event_id=entry.ticket_type.event_id,
+                registration_id=entry.offered_registration_id,
+            )
+        )
+    except Exception:
+        logger.exception("Could not record %s of waiting-list entry %s", change, entry.pk)

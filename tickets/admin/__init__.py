@@ -3,6 +3,6 @@
 One module per part of the domain; importing them registers their ModelAdmins.
 """
 
-from tickets.admin import audit, broadcasts, events, functions, registrations
+from tickets.admin import audit, broadcasts, events, functions, registrations, waitlist
 
-__all__ = ["audit", "broadcasts", "events", "functions", "registrations"]
+__all__ = ["audit", "broadcasts", "events", "functions", "registrations", "waitlist"]

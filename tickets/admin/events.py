@@ -18,6 +18,7 @@ from tickets.admin.forms import (
     TicketTypeAdminForm,
     save_inline_forms_one_by_one,
 )
+from tickets.admin.waitlist import WaitingListActions
 from tickets.models import Event, TicketType
 from tickets.services import broadcasts, staff_edits
 from tickets.services.exceptions import CapacityBelowCommitted
@@ -109,13 +110,24 @@ class EventAdmin(EventExportActions, admin.ModelAdmin):  # exports: issue 14
 
 
 @admin.register(TicketType)
-class TicketTypeAdmin(admin.ModelAdmin):
+class TicketTypeAdmin(WaitingListActions, admin.ModelAdmin):
     form = TicketTypeAdminForm
-    list_display = ("name", "event", "price", "capacity", "reserved", "sold", available)
+    list_display = (
+        "name",
+        "event",
+        "price",
+        "capacity",
+        "reserved",
+        "sold",
+        available,
+        "waiting",
+        "waitlist_closed",
+    )
+    actions = ["close_waitlists", "open_waitlists"]  # the waiting list (tickets/admin/waitlist.py)
     list_filter = ("event__function", "event")
     list_select_related = ("event", "event__function")
     search_fields = ("name", "event__name")
-    readonly_fields = ("reserved", "sold", available, "version")
+    readonly_fields = ("reserved", "sold", available, "version", "waiting", "waitlist_closed")
 
     def save_model(self, request, obj: TicketType, form, change: bool) -> None:
         save_ticket_type_form(request, form)

@@ -62,6 +62,7 @@ class FunctionAdmin(admin.ModelAdmin):
             },
         ),
         ("Names", {"fields": ("names_due_at",)}),
+        ("Waiting list", {"fields": ("waitlist_offer_minutes",)}),
     )
     list_filter = ("published",)
     search_fields = ("name", "slug", "venue")

@@ -167,3 +167,24 @@ def broadcast(news: BroadcastNews) -> BroadcastFragments:
         }
         by_person = {person: notes[bought] for person, bought in news.hit.items()}
     return BroadcastFragments(everyone="".join(parts), by_person=by_person)
+
+
+# --- waiting list (design §13) ------------------------------------------------------------
+
+
+def waitlist_entry(state) -> str:
+    """The entry page's `waitlist-entry` element (a services.waitlist.EntryState)."""
+    return render_to_string(
+        "tickets/waitlist/partials/entry.html", {"state": state, "entry": state.entry, "oob": True}
+    )
+
+
+def waitlist_offer_toast(state) -> str:
+    """Seats are held for this entry: a button into the wizard (the claim)."""
+    entry = state.entry
+    return toast(
+        "waitlist_offer",
+        f"Seats came free: {entry.quantity} × {entry.ticket_type.name} are held for you.",
+        link=reverse("tickets:waitlist-claim", kwargs={"uuid": entry.uuid}),
+        link_text="Take them up",
+    )

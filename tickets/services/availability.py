@@ -31,6 +31,15 @@ class TicketAvailability:
     version: int
     on_sale: bool
     low_stock_threshold: int
+    # People on the waiting list (design §13). Seats the queue is owed never show as
+    # available: freed seats are offered to it in the transaction that frees them.
+    waiting: int = 0
+    waitlist_open: bool = True
+
+    @property
+    def can_join_waitlist(self) -> bool:
+        """Sold out, on sale and the list open: the badge offers to join."""
+        return self.on_sale and self.waitlist_open and self.state == "sold_out"
 
     @property
     def available(self) -> int:
@@ -80,6 +89,8 @@ def availability_of(
     sold: int | None = None,
     version: int | None = None,
     now: datetime.datetime | None = None,
+    waiting: int | None = None,
+    waitlist_open: bool | None = None,
 ) -> TicketAvailability:
     """The availability of a loaded ticket type, optionally with fresher counters."""
     return TicketAvailability(
@@ -91,6 +102,8 @@ def availability_of(
         version=ticket_type.version if version is None else version,
         on_sale=is_on_sale(ticket_type, now),
         low_stock_threshold=ticket_type.event.function.low_stock_threshold,
+        waiting=ticket_type.waiting if waiting is None else waiting,
+        waitlist_open=not ticket_type.waitlist_closed if waitlist_open is None else waitlist_open,
     )
 
 

@@ -247,3 +247,19 @@ def seats_at_stake(event: Event) -> SeatsAtStake:
         held=Coalesce(Sum("reserved"), 0), sold=Coalesce(Sum("sold"), 0)
     )
     return SeatsAtStake(held=counts["held"], sold=counts["sold"])
+
+
+# --- waiting list (design §13) -------------------------------------------------------------
+
+
+def announce_waitlist_change(
+    ticket_type: TicketType, *, closed: bool, sent_by: AbstractBaseUser
+) -> Broadcast:
+    """Staff closed or reopened a ticket type's waiting list; called in their transaction."""
+    event = ticket_type.event
+    text = (
+        f"The waiting list for {event.name} – {ticket_type.name} is closed: nobody new can join."
+        if closed
+        else f"The waiting list for {event.name} – {ticket_type.name} is open again."
+    )
+    return _record(event.function, event, Kind.WAITLIST, text, sent_by)

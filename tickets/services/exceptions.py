@@ -294,3 +294,69 @@ class NothingToPayAtDoor(TicketingError):
     code = "nothing_to_pay_at_door"
     http_status = 409
     default_message = "This registration has nothing to pay at the door."
+
+
+# --- waiting list (design §13) --------------------------------------------------------------
+
+
+class InvalidWaitlistRequest(TicketingError):
+    """A join with a missing or malformed field (quantity, name, email)."""
+
+    code = "invalid_waitlist_request"
+    http_status = 400
+
+
+class SeatsStillAvailable(TicketingError):
+    """Joining a list while the seats wanted can simply be bought."""
+
+    code = "seats_available"
+    http_status = 409
+
+    def __init__(self, ticket_type_name: str, available: int) -> None:
+        self.available = available
+        super().__init__(
+            f"{available} {'seat is' if available == 1 else 'seats are'} still available for "
+            f"{ticket_type_name}: you can buy them now instead of waiting."
+        )
+
+
+class WaitlistClosed(TicketingError):
+    code = "waitlist_closed"
+    http_status = 409
+    default_message = "The waiting list for these tickets is closed: nobody new can join it."
+
+
+class AlreadyWaiting(TicketingError):
+    code = "already_waiting"
+    http_status = 409
+    default_message = (
+        "This email address is already on the waiting list for these tickets; the mail we "
+        "sent has the link to your place."
+    )
+
+
+class WaitlistEntryClosed(TicketingError):
+    """Leaving or claiming an entry that is no longer waiting or offered."""
+
+    code = "waitlist_entry_closed"
+    http_status = 409
+    default_message = "This place on the waiting list is no longer open."
+
+
+class OfferNotClaimable(TicketingError):
+    code = "offer_not_claimable"
+    http_status = 409
+    default_message = (
+        "This offer is no longer open: it lapsed or was taken up, and the seats have passed on."
+    )
+
+
+class PeopleWaiting(TicketingError):
+    """extend_hold while people wait for the seats: the extra time would be theirs."""
+
+    code = "people_waiting"
+    http_status = 409
+    default_message = (
+        "People are waiting for these tickets, so this hold cannot be extended. Finish now "
+        "to keep your seats."
+    )

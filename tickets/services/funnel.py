@@ -1,7 +1,8 @@
 """Where people give up: a function's registration funnel (issue: presence and expiry).
 
 "Reached" counts registrations whose furthest step is at or past a step; "expired here"
-counts registrations that were expired while at that step. One aggregate query.
+counts registrations that were expired while at that step. One aggregate query, and one
+more for the waiting list's conversions.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from tickets.models import Function, Registration
+from tickets.models import Function, Registration, WaitlistEntry
 
 Status = Registration.Status
 Step = Registration.Step
@@ -36,6 +37,16 @@ class Funnel:
     expired: int
     cancelled: int
     in_progress: int
+    # The waiting list (design §13): people who joined, were offered seats, and took them
+    # up to a confirmed registration.
+    waitlist_joined: int = 0
+    waitlist_offered: int = 0
+    waitlist_converted: int = 0
+
+    @property
+    def waitlist_conversion(self) -> float:
+        """Offers that became confirmed registrations, 0-100."""
+        return 100 * self.waitlist_converted / self.waitlist_offered if self.waitlist_offered else 0
 
     @property
     def started(self) -> int:
@@ -69,7 +80,20 @@ def funnel_of(
         cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
         in_progress=Count("pk", filter=Q(status=Status.PENDING)),
     )
+    entries = WaitlistEntry.objects.filter(ticket_type__event__function=function)
+    if since:
+        entries = entries.filter(created_at__date__gte=since)
+    if until:
+        entries = entries.filter(created_at__date__lte=until)
+    waiting = entries.aggregate(
+        joined=Count("pk"),
+        offered=Count("pk", filter=Q(offered_at__isnull=False)),
+        converted=Count("pk", filter=Q(status=WaitlistEntry.Status.ACCEPTED)),
+    )
     return Funnel(
+        waitlist_joined=waiting["joined"],
+        waitlist_offered=waiting["offered"],
+        waitlist_converted=waiting["converted"],
         steps=[
             FunnelStep(
                 step=step,

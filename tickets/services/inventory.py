@@ -32,7 +32,7 @@ from tickets.services.exceptions import CapacityBelowCommitted
 from tickets.signals import availability_changed
 
 _TABLE = TicketType._meta.db_table
-_RETURNING = "RETURNING capacity, reserved, sold, version"
+_RETURNING = "RETURNING capacity, reserved, sold, version, waiting, waitlist_closed"
 
 T = TypeVar("T")
 
@@ -49,12 +49,15 @@ def reserve(ticket_type: TicketType, seats: int) -> TicketAvailability | None:
 
 
 def release(ticket_type: TicketType, seats: int) -> TicketAvailability:
-    """Give held seats back (a cancelled or expired hold)."""
-    return _required_update(
+    """Give held seats back (a cancelled or expired hold); the waiting list first."""
+    return _queue_first(
         ticket_type,
-        f"UPDATE {_TABLE} SET reserved = reserved - %s, version = version + 1 "
-        f"WHERE id = %s {_RETURNING}",
-        [seats, ticket_type.pk],
+        _required_update(
+            ticket_type,
+            f"UPDATE {_TABLE} SET reserved = reserved - %s, version = version + 1 "
+            f"WHERE id = %s {_RETURNING}",
+            [seats, ticket_type.pk],
+        ),
     )
 
 
@@ -69,11 +72,16 @@ def sell_reserved(ticket_type: TicketType, seats: int) -> TicketAvailability:
 
 
 def unsell(ticket_type: TicketType, seats: int) -> TicketAvailability:
-    """Put sold seats back on sale (an unpaid registration expired or was cancelled)."""
-    return _required_update(
+    """Put sold seats back on sale (an unpaid registration expired or was cancelled); the
+    waiting list first."""
+    return _queue_first(
         ticket_type,
-        f"UPDATE {_TABLE} SET sold = sold - %s, version = version + 1 WHERE id = %s {_RETURNING}",
-        [seats, ticket_type.pk],
+        _required_update(
+            ticket_type,
+            f"UPDATE {_TABLE} SET sold = sold - %s, version = version + 1 "
+            f"WHERE id = %s {_RETURNING}",
+            [seats, ticket_type.pk],
+        ),
     )
 
 
@@ -111,7 +119,7 @@ def change_capacity(ticket_type: TicketType, capacity: int) -> TicketAvailabilit
         if result is None:
             current = TicketType.objects.get(pk=ticket_type.pk)
             raise CapacityBelowCommitted(str(ticket_type), current.reserved + current.sold)
-        return result
+        return _queue_first(ticket_type, result)
 
 
 def withdraw(ticket_types: Iterable[TicketType]) -> list[TicketAvailability]:
@@ -155,11 +163,24 @@ def _guarded_update(ticket_type: TicketType, sql: str, params: list) -> TicketAv
         row = cursor.fetchone()
     if row is None:
         return None
-    capacity, reserved, sold, version = row
+    capacity, reserved, sold, version, waiting, waitlist_closed = row
     # Keep the caller's instance truthful for whatever it renders next.
-    ticket_type.capacity, ticket_type.reserved, ticket_type.sold, ticket_type.version = row
+    (
+        ticket_type.capacity,
+        ticket_type.reserved,
+        ticket_type.sold,
+        ticket_type.version,
+        ticket_type.waiting,
+        ticket_type.waitlist_closed,
+    ) = row
     availability = availability_of(
-        ticket_type, capacity=capacity, reserved=reserved, sold=sold, version=version
+        ticket_type,
+        capacity=capacity,
+        reserved=reserved,
+        sold=sold,
+        version=version,
+        waiting=waiting,
+        waitlist_open=not waitlist_closed,
     )
     _publish_on_commit(ticket_type.event.function_id, availability)
     return availability
@@ -193,9 +214,69 @@ def reset_counters(ticket_type: TicketType, *, reserved: int, sold: int) -> Tick
     summed the holds: every hold is written after its guarded UPDATE took that lock, so
     once we hold it no sale is in flight that the sums could miss.
     """
+    return _queue_first(
+        ticket_type,
+        _required_update(
+            ticket_type,
+            f"UPDATE {_TABLE} SET reserved = %s, sold = %s, version = version + 1 "
+            f"WHERE id = %s {_RETURNING}",
+            [reserved, sold, ticket_type.pk],
+        ),
+    )
+
+
+# --- waiting list (design §13) -------------------------------------------------------------
+#
+# Queue first: every statement above that frees seats (release, unsell, a capacity
+# increase, a reconciliation repair) returns the row's `waiting` count with its new
+# counters. When people wait, the freed seats are offered to them in the same transaction,
+# under the row lock this statement took, so no public buyer can see them in between and
+# the hold path needs no check of its own. With nobody waiting it costs nothing: the count
+# comes back in the RETURNING the statement had anyway.
+
+# Off only for the control test that shows the race harness catching seats going public.
+QUEUE_FIRST = True
+
+
+def _queue_first(ticket_type: TicketType, availability: TicketAvailability) -> TicketAvailability:
+    if not (QUEUE_FIRST and availability.waiting and availability.available):
+        return availability
+    # waitlist builds on this module (offers take seats through reserve), hence the late
+    # import: the dependency is one way, this call is the hook.
+    from tickets.services import waitlist
+
+    return waitlist.offer_freed_seats(ticket_type, availability) or availability
+
+
+def join_queue(ticket_type: TicketType, seats: int) -> TicketAvailability | None:
+    """Count one more person waiting for `seats`; None unless fewer than that are
+    available, the list is open and the ticket type is on sale (not withdrawn). One
+    statement under the row lock, so a join and a release never miss each other."""
+    return _guarded_update(
+        ticket_type,
+        f"UPDATE {_TABLE} SET waiting = waiting + 1, version = version + 1 "
+        f"WHERE id = %s AND NOT withdrawn AND NOT waitlist_closed "
+        f"AND capacity - reserved - sold < %s {_RETURNING}",
+        [ticket_type.pk, seats],
+    )
+
+
+def leave_queue(ticket_type: TicketType, people: int = 1) -> TicketAvailability:
+    """Count `people` fewer waiting (they left, were removed or were offered seats)."""
     return _required_update(
         ticket_type,
-        f"UPDATE {_TABLE} SET reserved = %s, sold = %s, version = version + 1 "
+        f"UPDATE {_TABLE} SET waiting = waiting - %s, version = version + 1 "
         f"WHERE id = %s {_RETURNING}",
-        [reserved, sold, ticket_type.pk],
+        [people, ticket_type.pk],
     )
+
+
+def set_waitlist_closed(ticket_type: TicketType, closed: bool) -> TicketAvailability:
+    """Close (or reopen) a ticket type's waiting list to new entries."""
+    result = _required_update(
+        ticket_type,
+        f"UPDATE {_TABLE} SET waitlist_closed = %s, version = version + 1 "
+        f"WHERE id = %s {_RETURNING}",
+        [closed, ticket_type.pk],
+    )
+    return result

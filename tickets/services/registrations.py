@@ -26,7 +26,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tickets.models import Attendee, Event, Function, Hold, Registration, Ticket, TicketType
-from tickets.services import audit, confirmation_mail, inventory, unpaid
+from tickets.services import audit, confirmation_mail, inventory, unpaid, waitlist
 from tickets.services.exceptions import (
     AnotherRegistrationOpen,
     ConfirmationNumberUnavailable,
@@ -332,9 +332,7 @@ def extend_hold(registration_id: UUID) -> Registration:
     """Give the buyer one more `hold_minutes` (design §10: warned two minutes before the
     hold expires, they may extend it once). A second is refused (HoldAlreadyExtended);
     a hold that already expired is not extended: continuing re-takes its seats instead.
-
-    Once the waiting list exists: no extension while people wait for one of its ticket
-    types (not built yet)."""
+    No extension while people wait for one of its ticket types (PeopleWaiting)."""
     with transaction.atomic():
         registration = lock_open_registration(registration_id)
         now = timezone.now()
@@ -346,6 +344,7 @@ def extend_hold(registration_id: UUID) -> Registration:
         if registration.hold_extended_at is not None:
             raise HoldAlreadyExtended()
         holds = lock_holds_of(registration, Hold.Status.ACTIVE)
+        waitlist.check_no_one_waiting(holds)
         expires_at = registration.expires_at + datetime.timedelta(
             minutes=registration.function.hold_minutes
         )

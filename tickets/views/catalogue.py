@@ -49,6 +49,7 @@ def availability_api(request: HttpRequest, slug: str) -> JsonResponse:
                     "reserved": a.reserved,
                     "sold": a.sold,
                     "version": a.version,
+                    "waiting": a.waiting,
                 }
                 for tt, a in offers
             ],
