@@ -27,6 +27,10 @@ registration_changed = Signal()
 # Staff told everyone viewing a function something. Arguments: broadcast: Broadcast.
 broadcast_sent = Signal()
 
+# Someone named (or corrected) seats on a names page (docs/design.md §11).
+# Arguments: registration_id: UUID, function_id: int, ticket_ids: list[int].
+seat_named = Signal()
+
 
 class RegistrationChange(StrEnum):
     CREATED = "created"
@@ -35,6 +39,10 @@ class RegistrationChange(StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # Names later (§11): a seat named or corrected; the share link made or revoked.
+    NAMED = "named"
+    SHARE_LINK_CREATED = "share_link_created"
+    SHARE_LINK_REVOKED = "share_link_revoked"
 
 
 def registration_changed_on_commit(registration: Registration, change: RegistrationChange) -> None:
