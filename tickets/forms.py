@@ -8,7 +8,9 @@ from django import forms
 from django.db.models import Model
 from django.forms import formset_factory
 
-from tickets.models import Attendee, Event, Hold, Registration
+from tickets.models import Attendee, DietaryNeed, Event, Hold, Registration, Ticket
+from tickets.services import names
+from tickets.services.names import SeatDetails
 from tickets.services.payments import PROVIDERS
 from tickets.services.registrations import (
     MASON_WITHOUT_LODGE,
@@ -312,3 +314,92 @@ class PaymentForm(forms.Form):
         widget=forms.RadioSelect,
         label="How would you like to pay?",
     )
+
+
+# --- names later (design §11) ---------------------------------------------------------------
+
+DIETARY_LABELS = {
+    "dietary_needs": "Dietary needs",
+    "dietary_requirements": "Other dietary need",
+    "special_needs": "Special needs (access, seating)",
+}
+
+
+def dietary_needs_field() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        choices=DietaryNeed.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label=DIETARY_LABELS["dietary_needs"],
+    )
+
+
+class SeatForm(
+    model_fields_form(
+        Attendee,
+        fields=SeatDetails.FIELDS,
+        labels={"attendee_type": "Attending as", **DIETARY_LABELS},
+        help_texts={
+            "title": "e.g. W.Bro., Mrs",
+            "dietary_requirements": "Only with “Other” ticked.",
+        },
+    )
+):
+    """The attendee fields of one seat on the names page. Field names carry no prefix (the
+    contract posts `ticket=<id>` and the attendee fields); ids carry the seat's, so the
+    page's forms never share an id."""
+
+    ticket = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    dietary_needs = dietary_needs_field()
+
+    field_order = [
+        "attendee_type",
+        "title",
+        "first_name",
+        "last_name",
+        "email",
+        "lodge_name",
+        "lodge_number",
+        "dietary_needs",
+        "dietary_requirements",
+        "special_needs",
+    ]
+
+    def __init__(self, *args, ticket_id: int | None = None, **kwargs) -> None:
+        super().__init__(*args, auto_id=f"seat-{ticket_id or 'x'}-%s", **kwargs)
+        for name in ("lodge_name", "lodge_number"):
+            self.fields[name].widget.attrs["data-mason-only"] = "true"
+        set_autocomplete(self, ATTENDEE_AUTOCOMPLETE | {"special_needs": ("off", None)},
+                         section=f"seat{ticket_id}")  # fmt: skip
+
+    def clean(self) -> dict:
+        data = super().clean()
+        # Said beside each field; the rules are the service's (names.name_seat checks them).
+        if data.get("attendee_type") and data["attendee_type"] != Attendee.Type.MASON:
+            for name in ("lodge_name", "lodge_number"):
+                data[name] = ""
+                self.errors.pop(name, None)
+        for name, message in names.seat_errors(self.details_of(data)).items():
+            if name in self.fields and name not in self.errors:
+                self.add_error(name, message)
+        return data
+
+    @staticmethod
+    def details_of(data: Mapping) -> SeatDetails:
+        return SeatDetails(
+            **{name: data.get(name) or "" for name in SeatDetails.FIELDS},
+            dietary_needs=tuple(data.get("dietary_needs") or ()),
+        )
+
+    def details(self) -> SeatDetails:
+        return self.details_of(self.cleaned_data)
+
+    @classmethod
+    def of_seat(cls, ticket: Ticket, **kwargs) -> SeatForm:
+        """The form as a seat's current state shows it (empty for an unnamed seat)."""
+        initial: dict = {"ticket": ticket.pk, "version": ticket.version}
+        if ticket.attendee is not None:
+            initial |= {name: getattr(ticket.attendee, name) for name in SeatDetails.FIELDS}
+            initial["dietary_needs"] = list(ticket.attendee.dietary_needs)
+        return cls(initial=initial, ticket_id=ticket.pk, **kwargs)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import access, catalogue, holds, wizard
+from tickets.views import access, catalogue, holds, names, wizard
 
 app_name = "tickets"
 
@@ -41,4 +41,7 @@ urlpatterns = [
     path("registrations/<uuid:pk>/extend/", wizard.extend, name="registration-extend"),
     path("registrations/<uuid:pk>/cancel/", holds.registration_cancel, name="registration-cancel"),
     path("registrations/<uuid:pk>/manage/<str:token>/", access.manage, name="registration-manage"),
+    path("registrations/<uuid:pk>/names/", names.registration_names, name="registration-names"),
+    path("registrations/<uuid:pk>/names/share/", names.share_link, name="registration-names-share"),
+    path("tables/<str:token>/", names.table_names, name="table-names"),
 ]

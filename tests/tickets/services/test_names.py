@@ -264,9 +264,7 @@ class TestDoubleNaming:
         assert stored.version == ticket.version + 1
         assert registration.attendees.count() == 1
 
-    def test_control_without_the_version_check_the_harness_catches_the_overwrite(
-        self, monkeypatch
-    ):
+    def test_control_without_the_version_check_the_harness_catches_the_overwrite(self, monkeypatch):
         monkeypatch.setattr(names, "VERSION_CHECK", False)
         registration = lodge_with_tables()
         ticket = first_seat(registration)

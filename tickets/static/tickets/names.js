@@ -1,0 +1,46 @@
+// The names page (docs/design.md §11). A seat someone else saves arrives over the socket
+// and live.js copies it onto the page in place. A seat form this viewer is typing in is
+// kept as it is (their typing and focus stay), so their save carries the version they
+// read and is refused with what the other person saved, instead of overwriting it.
+(function () {
+  "use strict";
+
+  function markDirty(event) {
+    var form = event.target.closest && event.target.closest(".seat__form");
+    if (form) form.dataset.dirty = "true";
+  }
+  document.addEventListener("input", markDirty);
+  document.addEventListener("change", markDirty);
+
+  // Capture phase: before live.js (bubbling, on document) copies the fragment in.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    var fragment = event.detail.fragment;
+    if (!target || !target.id || target.id.indexOf("seat-") !== 0 || !fragment) return;
+    var mine = target.querySelector(".seat__form");
+    if (!mine) return;
+    var busy = mine.dataset.dirty === "true" || mine.contains(document.activeElement);
+    var incoming = fragment.querySelector && fragment.querySelector(".seat__form");
+    if (busy && incoming) incoming.replaceWith(mine);
+  }, true);
+
+  // After a save of this viewer's own form, it is no longer being typed in.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var form = event.detail.target && event.detail.target.querySelector &&
+      event.detail.target.querySelector(".seat__form");
+    if (form) delete form.dataset.dirty;
+  });
+
+  // Copy the share link (shown only where the clipboard can be written).
+  document.addEventListener("DOMContentLoaded", function () {
+    var copy = document.getElementById("share-copy");
+    if (!copy || !navigator.clipboard) return;
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      var input = document.querySelector(copy.dataset.copy);
+      navigator.clipboard.writeText(input.value).then(function () {
+        copy.textContent = "Copied";
+      });
+    });
+  });
+})();
