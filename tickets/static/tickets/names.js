@@ -31,6 +31,27 @@
     if (form) delete form.dataset.dirty;
   });
 
+  // Lodge fields only for Masons (as wizard.js does on the attendee step); the server
+  // ignores them for anyone else anyway.
+  function toggleLodgeFields(form) {
+    var kind = form.querySelector("select[name='attendee_type']");
+    if (!kind) return;
+    form.querySelectorAll("[data-mason-only]").forEach(function (input) {
+      (input.closest(".field") || input).hidden = kind.value !== "mason";
+    });
+  }
+  function toggleAll() {
+    document.querySelectorAll(".seat__form").forEach(toggleLodgeFields);
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[name='attendee_type']")) {
+      toggleLodgeFields(event.target.closest(".seat__form"));
+    }
+  });
+  document.addEventListener("htmx:afterSwap", toggleAll);
+  document.addEventListener("htmx:wsAfterMessage", toggleAll);
+  document.addEventListener("DOMContentLoaded", toggleAll);
+
   // Copy the share link (shown only where the clipboard can be written).
   document.addEventListener("DOMContentLoaded", function () {
     var copy = document.getElementById("share-copy");
