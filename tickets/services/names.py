@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import groupby
@@ -35,7 +34,6 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from tickets.models import (
     SEATS_PER_LODGE_TABLE,
     Attendee,
-    DietaryNeed,
     Event,
     Function,
     Hold,
@@ -43,6 +41,7 @@ from tickets.models import (
     Ticket,
     new_secret_key,
 )
+from tickets.services.dietary import clean_dietary, dietary_errors
 from tickets.services.exceptions import (
     InvalidSeatDetails,
     NamesClosed,
@@ -90,22 +89,6 @@ class SeatDetails:
         "lodge_name",
         "lodge_number",
     )
-
-
-def dietary_errors(needs: Sequence[str], other_text: str) -> dict[str, str]:
-    """What is wrong with structured dietary needs (the wizard's form says the same)."""
-    unknown = set(needs) - set(DietaryNeed.values)
-    if unknown:
-        return {"dietary_needs": "Choose dietary needs from the list."}
-    if DietaryNeed.OTHER in needs and not other_text.strip():
-        return {"dietary_requirements": "Say what the other dietary need is."}
-    return {}
-
-
-def clean_dietary(needs: Sequence[str], other_text: str) -> tuple[list[str], str]:
-    """Needs in the list's order, once each; the text is kept only with "other"."""
-    chosen = [code for code in DietaryNeed.values if code in needs]
-    return chosen, other_text.strip() if DietaryNeed.OTHER in chosen else ""
 
 
 def seat_errors(details: SeatDetails) -> dict[str, str]:
