@@ -9,7 +9,7 @@ audit entry. The cancellations cannot be undone: each asks first, on a confirmat
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
@@ -26,7 +26,8 @@ class AttendeeInline(admin.StackedInline):
         ("attendee_type", "title", "first_name", "last_name"),
         ("email", "phone"),
         ("lodge_name", "lodge_number"),
-        "dietary_requirements",
+        ("dietary_needs", "dietary_requirements"),
+        "special_needs",
     )
 
 
@@ -41,6 +42,26 @@ class HoldInline(admin.TabularInline):
         return False  # seats are taken through the hold service, not typed in here
 
 
+class UnnamedSeatsFilter(admin.SimpleListFilter):
+    """Staff see who is unnamed once names are due (design §11)."""
+
+    title = "names"
+    parameter_name = "names"
+
+    def lookups(self, request, model_admin):
+        return [("unnamed", "Some seats unnamed"), ("named", "Every seat named")]
+
+    def queryset(self, request, queryset):
+        unnamed = Ticket.objects.filter(
+            hold__registration=OuterRef("pk"), hold__status=Hold.Status.CONFIRMED, attendee=None
+        )
+        if self.value() == "unnamed":
+            return queryset.filter(Exists(unnamed))
+        if self.value() == "named":
+            return queryset.filter(status=Registration.Status.CONFIRMED).exclude(Exists(unnamed))
+        return queryset
+
+
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
     list_display = (
@@ -53,6 +74,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         "refund_due",
         "total_amount",
         "contact_name",
+        "unnamed_seats",
         "created_at",
     )
     list_filter = (
@@ -62,9 +84,29 @@ class RegistrationAdmin(admin.ModelAdmin):
         "payment_status",
         "step",
         "function",
+        UnnamedSeatsFilter,
     )
     list_select_related = ("function",)
     search_fields = ("confirmation_number", "contact_name", "contact_email", "lodge_name")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Registration]:
+        # Names later (design §11): how many sold seats nobody is named for, in the list's
+        # one query.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                unnamed=Count(
+                    "holds__tickets",
+                    filter=Q(holds__tickets__attendee=None, holds__status=Hold.Status.CONFIRMED),
+                )
+            )
+        )
+
+    @admin.display(description="Unnamed seats", ordering="unnamed")
+    def unnamed_seats(self, registration: Registration) -> int:
+        return registration.unnamed
+
     date_hierarchy = "created_at"
     readonly_fields = (
         "id",
@@ -270,5 +312,5 @@ class RegistrationAdmin(admin.ModelAdmin):
 class TicketAdmin(admin.ModelAdmin):
     list_display = ("__str__", "event", "attendee")
     list_select_related = ("hold__ticket_type__event", "event", "attendee")
-    list_filter = ("event__function", "event")
+    list_filter = ("event__function", "event", ("attendee", admin.EmptyFieldListFilter))
     raw_id_fields = ("hold", "attendee")

@@ -272,3 +272,35 @@ class TestDoubleNaming:
         # Both "won": the one saved first was silently overwritten by the other.
         assert "409" not in outcomes
         assert Ticket.objects.get(pk=ticket.pk).version == ticket.version + 2
+
+
+class TestInteractionEvents:
+    """Server-side events through the capture path (analytics hears tickets' signals)."""
+
+    def test_naming_and_the_share_link_are_captured(
+        self, django_capture_on_commit_callbacks, server_events_flushed_by_hand
+    ):
+        from analytics.models import Interaction
+
+        registration = lodge_with_tables()
+        ticket = first_seat(registration)
+        server_events_flushed_by_hand.discard()
+        with django_capture_on_commit_callbacks(execute=True):
+            names.create_share_link(registration.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            names.name_seat(registration.pk, ticket.pk, ticket.version, person())
+        with django_capture_on_commit_callbacks(execute=True):
+            names.revoke_share_link(registration.pk)
+        server_events_flushed_by_hand.flush()
+        actions = list(
+            Interaction.objects.filter(registration_id=registration.pk)
+            .order_by("occurred_at", "id")
+            .values_list("action", flat=True)
+        )
+        assert actions == [
+            "registration.share_link_created",
+            "registration.named",
+            "registration.share_link_revoked",
+        ]
+        # Counts and kinds only: nobody's name goes into analytics.
+        assert not Interaction.objects.filter(data__icontains="Ada").exists()
