@@ -114,3 +114,23 @@ def test_without_script_a_seat_is_named_by_a_plain_form(asgi_server, new_context
     name_seat(page, tickets[0], "Ada", "Lovelace")
     expect(page.locator("#names-saved")).to_be_visible()
     expect(page.locator(f"#seat-{tickets[0].pk}")).to_have_attribute("data-named", "true")
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_names_pages_have_no_axe_violations(asgi_server, new_context, size):
+    from tests.support.axe import axe_violations, require_axe
+
+    require_axe()
+    viewport = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+    registration, tickets = shared_lodge_table()
+    context = owner_context(new_context, asgi_server.url, registration)
+    page = context.new_page()
+    page.set_viewport_size(viewport[size])
+    page.goto(f"{asgi_server.url}/registrations/{registration.pk}/names/")
+    expect(page.locator("#live-indicator")).to_have_attribute("data-live", "true")
+    seen = {"owner page": axe_violations(page)}
+    page.locator(f"#seat-{tickets[0].pk}").get_by_label("First name").fill("")
+    page.locator(f"#seat-{tickets[0].pk}").get_by_role("button", name="Name this seat").click()
+    expect(page.locator(f"#seat-{tickets[0].pk} .seat__message")).to_be_visible()
+    seen["seat with errors"] = axe_violations(page)
+    assert {name: found for name, found in seen.items() if found} == {}

@@ -17,10 +17,11 @@
     var target = event.detail.target;
     var fragment = event.detail.fragment;
     if (!target || !target.id || target.id.indexOf("seat-") !== 0 || !fragment) return;
-    var mine = target.querySelector(".seat__form");
-    if (!mine) return;
-    var busy = mine.dataset.dirty === "true" || mine.contains(document.activeElement);
-    var incoming = fragment.querySelector && fragment.querySelector(".seat__form");
+    var form = target.querySelector(".seat__form");
+    var mine = target.querySelector(".seat__edit");
+    if (!form || !mine) return;
+    var busy = form.dataset.dirty === "true" || mine.contains(document.activeElement);
+    var incoming = fragment.querySelector && fragment.querySelector(".seat__edit");
     if (busy && incoming) incoming.replaceWith(mine);
   }, true);
 
