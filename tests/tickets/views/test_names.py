@@ -197,3 +197,37 @@ def seat_count(response) -> int:
 def parse_seats_html(response) -> bytes:
     start = response.content.index(b'class="seat-list"')
     return response.content[start:]
+
+
+class TestIndividuals:
+    """Owners of an individual registration correct their attendees the same way."""
+
+    def test_the_owner_corrects_an_attendee_until_the_due_date(self, client):
+        tt = factories.make_ticket_type()
+        registration = factories.hold(tt, buyer="me").registration
+        factories.reach_payment(registration, [factories.attendee("Alan", tt)])
+        from tickets.services import registrations
+
+        registration = registrations.confirm_registration(
+            registration.pk, payment_method="invoice", payment_status="pending"
+        )
+        [ticket] = seats(registration)
+        owner_of(client, registration)
+        page = client.get(names_url(registration))
+        assert element(page, f"seat-{ticket.pk}").attrs["data-named"] == "true"
+        assert b"share-link" not in page.content  # nothing to share: everyone is named
+        response = client.post(
+            names_url(registration),
+            seat_fields(
+                ticket,
+                first_name="Alan",
+                last_name="Reade",
+                attendee_type="mason",
+                lodge_name="Lodge Antiquity",
+                dietary_needs=["gluten_free"],
+            ),
+        )
+        assert response.status_code == 200
+        attendee = registration.attendees.get()
+        assert (attendee.last_name, attendee.dietary_needs) == ("Reade", ["gluten_free"])
+        assert attendee.phone == "0400 000 000"  # not on the names page: kept as it was
