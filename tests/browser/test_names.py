@@ -67,6 +67,8 @@ def test_two_browsers_fill_one_table_live(asgi_server, new_context):
     owner.evaluate("window.notReloaded = true")
     name_seat(brother, tickets[0], "Ada", "Lovelace")
     expect(brother.locator(f"#seat-{tickets[0].pk}")).to_have_attribute("data-named", "true")
+    # The swap of the saved seat keeps focus on its button (htmx restores it by id).
+    assert brother.evaluate("document.activeElement.id") == f"seat-{tickets[0].pk}-save"
     owner_seat = owner.locator(f"#seat-{tickets[0].pk}")
     expect(owner_seat).to_have_attribute("data-named", "true")
     expect(owner_seat).to_have_attribute("data-version", "1")
@@ -83,6 +85,8 @@ def test_two_browsers_fill_one_table_live(asgi_server, new_context):
     expect(owner.locator(f"#seat-{second.pk}")).to_have_attribute("data-named", "true")
     owner_form_name = owner.locator(f"#seat-{second.pk}").get_by_label("First name")
     expect(owner_form_name).to_have_value("Bea")
+    # The push did not take focus from where she was typing.
+    assert owner.evaluate("document.activeElement.id") == f"seat-{second.pk}-first_name"
     owner.locator(f"#seat-{second.pk}").get_by_label("Last name").fill("Arthur")
     owner.locator(f"#seat-{second.pk}").get_by_role("button", name="Name this seat").click()
     refused = owner.locator(f"#seat-{second.pk}")
