@@ -8,9 +8,13 @@ from django import forms
 from django.db.models import Model
 from django.forms import formset_factory
 
-from tickets.models import Attendee, Event, Hold, Registration
+from tickets.models import Attendee, DietaryNeed, Event, Hold, Registration, Ticket
+from tickets.services import names
+from tickets.services.dietary import dietary_errors
+from tickets.services.names import SeatDetails
 from tickets.services.payments import PROVIDERS
 from tickets.services.registrations import (
+    DIETARY_NEEDS,
     MASON_WITHOUT_LODGE,
     AttendeeDetails,
     AttendeeDraft,
@@ -140,11 +144,42 @@ ATTENDEE_AUTOCOMPLETE = {
     "last_name": ("family-name", None),
     "email": ("email", "email"),
     "phone": ("tel", "tel"),
+    "dietary_needs": ("off", None),
     "dietary_requirements": ("off", None),
+    "special_needs": ("off", None),
     "lodge_name": ("organization", None),
     "lodge_number": ("off", None),
     "partner_of": ("off", None),
 }
+
+
+# Structured dietary needs (services.dietary), on the attendee step and the names pages.
+DIETARY_LABELS = {
+    "dietary_needs": "Dietary needs",
+    "dietary_requirements": "Other dietary need",
+    "special_needs": "Special needs (access, seating)",
+}
+DIETARY_HELP = {"dietary_requirements": "Only with “Other” ticked."}
+DIETARY_FIELD_ORDER = ("dietary_needs", "dietary_requirements", "special_needs")
+
+
+def dietary_needs_field() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        choices=DietaryNeed.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label=DIETARY_LABELS["dietary_needs"],
+    )
+
+
+def add_dietary_errors(form: forms.Form, data: Mapping) -> None:
+    """The service's dietary rule said beside the fields (the service checks it again)."""
+    problems = dietary_errors(
+        data.get("dietary_needs") or (), data.get("dietary_requirements") or ""
+    )
+    for name, message in problems.items():
+        if name not in form.errors:
+            form.add_error(name, message)
 
 
 def set_autocomplete(
@@ -167,13 +202,21 @@ class AttendeeForm(
     model_fields_form(
         Attendee,
         fields=AttendeeDetails.SAVED_FIELDS,
-        labels={"attendee_type": "Attending as"},
-        help_texts={"title": "e.g. W.Bro., Mrs"},
+        labels={"attendee_type": "Attending as", **DIETARY_LABELS},
+        help_texts={"title": "e.g. W.Bro., Mrs", **DIETARY_HELP},
     )
 ):
     partner_of = forms.TypedChoiceField(
         coerce=int, empty_value=None, required=False, label="Partner of"
     )
+    dietary_needs = dietary_needs_field()
+
+    # The dietary checkboxes go with their "other" text; the rest keep the model's order.
+    field_order = [
+        *(f for f in AttendeeDetails.SAVED_FIELDS if f not in DIETARY_FIELD_ORDER),
+        "partner_of",
+        *DIETARY_FIELD_ORDER,
+    ]
 
     def __init__(
         self,
@@ -220,6 +263,7 @@ class AttendeeForm(
         # Said beside the field; the rule is the service's (save_attendee_details checks it).
         if lodge_missing(data.get("attendee_type"), data.get("lodge_name")):
             self.add_error("lodge_name", MASON_WITHOUT_LODGE)
+        add_dietary_errors(self, data)
         return data
 
     def ticket_fields(self) -> list[forms.BoundField]:
@@ -229,6 +273,7 @@ class AttendeeForm(
         data = self.cleaned_data
         return AttendeeDetails(
             **{name: data[name] for name in AttendeeDetails.SAVED_FIELDS},
+            dietary_needs=tuple(data.get("dietary_needs") or ()),
             partner_of=data["partner_of"],
             ticket_type_ids=tuple(
                 data[name] for name in self.ticket_field_names if data.get(name) is not None
@@ -266,12 +311,26 @@ def attendee_draft_from_post(
                     name: data[key + name][:200]
                     for name in AttendeeDetails.SAVED_FIELDS
                     if key + name in data
-                },
+                }
+                | _typed_dietary_needs(data, key),
                 "partner_of": int(partner) if partner.isdigit() else None,
                 "seats": seats,
             }
         )
     return typed
+
+
+def _typed_dietary_needs(data: Mapping[str, str], key: str) -> dict[str, list[str]]:
+    """The ticked dietary needs of one attendee row, as typed (at most the list's length)."""
+    getlist = getattr(data, "getlist", None)
+    if getlist is None:
+        return {}
+    ticked = getlist(key + DIETARY_NEEDS)
+    # A row whose form was on the page but had nothing ticked sends none: the draft keeps
+    # "none ticked" only when the row's other fields show the form was posted.
+    if not ticked and key + "first_name" not in data:
+        return {}
+    return {DIETARY_NEEDS: [code[:40] for code in ticked[: len(DietaryNeed.values)]]}
 
 
 def contact_draft_from_post(data: Mapping[str, str], prefix: str) -> dict[str, str]:
@@ -312,3 +371,73 @@ class PaymentForm(forms.Form):
         widget=forms.RadioSelect,
         label="How would you like to pay?",
     )
+
+
+# --- names later (design §11) ---------------------------------------------------------------
+
+
+class SeatForm(
+    model_fields_form(
+        Attendee,
+        fields=SeatDetails.FIELDS,
+        labels={"attendee_type": "Attending as", **DIETARY_LABELS},
+        help_texts={"title": "e.g. W.Bro., Mrs", **DIETARY_HELP},
+    )
+):
+    """The attendee fields of one seat on the names page. Field names carry no prefix (the
+    contract posts `ticket=<id>` and the attendee fields); ids carry the seat's, so the
+    page's forms never share an id."""
+
+    ticket = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    dietary_needs = dietary_needs_field()
+
+    field_order = [
+        "attendee_type",
+        "title",
+        "first_name",
+        "last_name",
+        "email",
+        "lodge_name",
+        "lodge_number",
+        "dietary_needs",
+        "dietary_requirements",
+        "special_needs",
+    ]
+
+    def __init__(self, *args, ticket_id: int | None = None, **kwargs) -> None:
+        super().__init__(*args, auto_id=f"seat-{ticket_id or 'x'}-%s", **kwargs)
+        for name in ("lodge_name", "lodge_number"):
+            self.fields[name].widget.attrs["data-mason-only"] = "true"
+        set_autocomplete(self, ATTENDEE_AUTOCOMPLETE, section=f"seat{ticket_id}")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        # Said beside each field; the rules are the service's (names.name_seat checks them).
+        if data.get("attendee_type") and data["attendee_type"] != Attendee.Type.MASON:
+            for name in ("lodge_name", "lodge_number"):
+                data[name] = ""
+                self.errors.pop(name, None)
+        for name, message in names.seat_errors(self.details_of(data)).items():
+            if name in self.fields and name not in self.errors:
+                self.add_error(name, message)
+        return data
+
+    @staticmethod
+    def details_of(data: Mapping) -> SeatDetails:
+        return SeatDetails(
+            **{name: data.get(name) or "" for name in SeatDetails.FIELDS},
+            dietary_needs=tuple(data.get("dietary_needs") or ()),
+        )
+
+    def details(self) -> SeatDetails:
+        return self.details_of(self.cleaned_data)
+
+    @classmethod
+    def of_seat(cls, ticket: Ticket, **kwargs) -> SeatForm:
+        """The form as a seat's current state shows it (empty for an unnamed seat)."""
+        initial: dict = {"ticket": ticket.pk, "version": ticket.version}
+        if ticket.attendee is not None:
+            initial |= {name: getattr(ticket.attendee, name) for name in SeatDetails.FIELDS}
+            initial["dietary_needs"] = list(ticket.attendee.dietary_needs)
+        return cls(initial=initial, ticket_id=ticket.pk, **kwargs)

@@ -30,6 +30,9 @@ broadcast_sent = Signal()
 # A waiting-list entry moved (design §13). Arguments: entry: WaitlistEntry, change: one of
 # "join", "offer", "accept", "lapse", "leave".
 waitlist_changed = Signal()
+# Someone named (or corrected) seats on a names page (docs/design.md §11).
+# Arguments: registration_id: UUID, function_id: int, ticket_ids: list[int].
+seat_named = Signal()
 
 
 class RegistrationChange(StrEnum):
@@ -41,6 +44,10 @@ class RegistrationChange(StrEnum):
     EXPIRED = "expired"
     # A browser opened the registration's manage link and became an owner (services.access).
     MANAGE_OPENED = "manage_opened"
+    # Names later (§11): a seat named or corrected; the share link made or revoked.
+    NAMED = "named"
+    SHARE_LINK_CREATED = "share_link_created"
+    SHARE_LINK_REVOKED = "share_link_revoked"
 
 
 def registration_changed_on_commit(registration: Registration, change: RegistrationChange) -> None:

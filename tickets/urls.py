@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import access, catalogue, holds, staff, waitlist, wizard
+from tickets.views import access, catalogue, holds, names, staff, waitlist, wizard
 
 app_name = "tickets"
 
@@ -60,4 +60,7 @@ urlpatterns = [
     path("waitlist/<uuid:uuid>/leave/", waitlist.leave, name="waitlist-leave"),
     path("waitlist/<uuid:uuid>/claim/", waitlist.claim, name="waitlist-claim"),
     path("waitlist/<uuid:uuid>/manage/<str:token>/", waitlist.manage, name="waitlist-manage"),
+    path("registrations/<uuid:pk>/names/", names.registration_names, name="registration-names"),
+    path("registrations/<uuid:pk>/names/share/", names.share_link, name="registration-names-share"),
+    path("tables/<str:token>/", names.table_names, name="table-names"),
 ]

@@ -92,6 +92,16 @@ class LivePublisher:
         except RuntimeError:
             logger.warning("Live publisher loop is closed; dropped a staff broadcast")
 
+    def publish_to_group(self, group: str, message: dict) -> None:
+        """A message for a group other than a function's (a names page's): rare, never
+        coalesced, sent from the same loop as every other push."""
+        try:
+            self._running_loop().call_soon_threadsafe(
+                lambda: spawn(self._send_to_group(group, message))
+            )
+        except RuntimeError:
+            logger.warning("Live publisher loop is closed; dropped a %r push", message["type"])
+
     def _send_soon(self, function_id: int, message: dict) -> None:
         spawn(self._group_send(function_id, message))
 
@@ -115,8 +125,11 @@ class LivePublisher:
         await self._group_send(function_id, message)
 
     async def _group_send(self, function_id: int, message: dict) -> None:
+        await self._send_to_group(function_group(function_id), message)
+
+    async def _send_to_group(self, group: str, message: dict) -> None:
         try:
-            await get_channel_layer().group_send(function_group(function_id), message)
+            await get_channel_layer().group_send(group, message)
         except Exception:
             now = time.monotonic()
             if now - self._last_failure_log >= FAILURE_LOG_INTERVAL:

@@ -360,3 +360,52 @@ class PeopleWaiting(TicketingError):
         "People are waiting for these tickets, so this hold cannot be extended. Finish now "
         "to keep your seats."
     )
+
+
+# --- names later (design §11) ---------------------------------------------------------------
+
+
+class NamesClosed(TicketingError):
+    """Names were due by the function's `names_due_at` (or its start): the page is read-only."""
+
+    code = "names_closed"
+    http_status = 403
+    default_message = (
+        "Names for this function are closed: the due date has passed, so the seats can no "
+        "longer be changed here. Contact the organisers for any change."
+    )
+
+
+class SeatNamedMeanwhile(TicketingError):
+    """The seat changed since the page showing it was read (its version moved on): the
+    save is refused and nothing is overwritten; `ticket` is what is stored now."""
+
+    code = "seat_named_meanwhile"
+    http_status = 409
+    default_message = "Someone else named this seat a moment ago: here is what they saved."
+
+    def __init__(self, ticket: object) -> None:
+        self.ticket = ticket
+        super().__init__()
+
+
+class UnknownSeat(TicketingError):
+    code = "unknown_seat"
+    http_status = 404
+    default_message = "There is no such seat on this registration."
+
+
+class InvalidSeatDetails(TicketingError):
+    """The attendee fields of a seat do not validate; `errors` maps field -> message."""
+
+    code = "invalid_seat_details"
+    default_message = "Please correct the highlighted fields."
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__()
+
+
+class ShareLinkNotOffered(TicketingError):
+    code = "share_link_not_offered"
+    default_message = "Only lodge and delegation registrations have a share link for their seats."

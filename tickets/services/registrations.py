@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from tickets.models import Attendee, Event, Function, Hold, Registration, Ticket, TicketType
 from tickets.services import audit, confirmation_mail, inventory, unpaid, waitlist
+from tickets.services.dietary import clean_dietary, dietary_errors
 from tickets.services.exceptions import (
     AnotherRegistrationOpen,
     ConfirmationNumberUnavailable,
@@ -65,13 +66,17 @@ class AttendeeDetails:
     partner_of: int | None = None
     email: str = ""
     phone: str = ""
+    # Codes of DietaryNeed (services.dietary); `dietary_requirements` is the "other" text.
+    dietary_needs: tuple[str, ...] = ()
     dietary_requirements: str = ""
+    special_needs: str = ""
     lodge_name: str = ""
     lodge_number: str = ""
     # The ticket types (at most one per event) this attendee holds a seat of.
     ticket_type_ids: tuple[int, ...] = field(default_factory=tuple)
 
-    # Fields copied as they are onto the Attendee row.
+    # Text fields copied as they are onto the Attendee row (dietary_needs, a list, is
+    # kept beside them: DIETARY_NEEDS in drafts).
     SAVED_FIELDS: ClassVar[tuple[str, ...]] = (
         "attendee_type",
         "title",
@@ -80,9 +85,14 @@ class AttendeeDetails:
         "email",
         "phone",
         "dietary_requirements",
+        "special_needs",
         "lodge_name",
         "lodge_number",
     )
+
+
+# The key of the structured dietary needs (a list of codes) in a draft row's values.
+DIETARY_NEEDS = "dietary_needs"
 
 
 def open_registration_of(buyer_key: str | None, function: Function) -> Registration | None:
@@ -178,9 +188,9 @@ class AttendeeDraft:
     """One row of the attendee step as it first shows: what the buyer last typed, a saved
     attendee, or a blank one already seated."""
 
-    # AttendeeDetails.SAVED_FIELDS as typed or saved; a blank row has at most a default
-    # attendee_type.
-    values: dict[str, str] = field(default_factory=dict)
+    # AttendeeDetails.SAVED_FIELDS as typed or saved (strings), and DIETARY_NEEDS (a list
+    # of codes); a blank row has at most a default attendee_type.
+    values: dict[str, str | list[str]] = field(default_factory=dict)
     # Index, among the rows, of the attendee this one is the partner of.
     partner_of: int | None = None
     # Event id -> the ticket type this attendee holds a seat of at that event.
@@ -212,7 +222,8 @@ def attendee_drafts(
     if saved:
         rows = [
             AttendeeDraft(
-                values={name: getattr(a, name) for name in AttendeeDetails.SAVED_FIELDS},
+                values={name: getattr(a, name) for name in AttendeeDetails.SAVED_FIELDS}
+                | {DIETARY_NEEDS: list(a.dietary_needs or ())},
                 partner_of=a.partner_of.position - 1 if a.partner_of_id else None,
                 seats={t.event_id: t.hold.ticket_type_id for t in a.tickets.all()},
             )
@@ -295,6 +306,11 @@ def _overlay_draft(
                         for name in AttendeeDetails.SAVED_FIELDS
                         if name in values
                     },
+                    **(
+                        {DIETARY_NEEDS: [str(code) for code in values[DIETARY_NEEDS]]}
+                        if isinstance(values.get(DIETARY_NEEDS), list)
+                        else {}
+                    ),
                 },
                 partner_of=partner_of
                 if isinstance(partner_of, int) and 0 <= partner_of < index
@@ -633,8 +649,13 @@ def _require_step(registration: Registration, step: str) -> None:
         raise StepNotReached()
 
 
-def _saved_values(attendee: AttendeeDetails) -> dict[str, str]:
-    values = {name: getattr(attendee, name) for name in AttendeeDetails.SAVED_FIELDS}
+def _saved_values(attendee: AttendeeDetails) -> dict[str, str | list[str]]:
+    values: dict[str, str | list[str]] = {
+        name: getattr(attendee, name) for name in AttendeeDetails.SAVED_FIELDS
+    }
+    values[DIETARY_NEEDS], values["dietary_requirements"] = clean_dietary(
+        attendee.dietary_needs, attendee.dietary_requirements
+    )
     if attendee.attendee_type != Attendee.Type.MASON:
         # Only Masons attend under a lodge: whatever a browser sent for anyone else (a
         # field hidden after it was typed in) is not kept.
@@ -725,6 +746,10 @@ def _check_attendees(
             raise InvalidAttendees(f"Attendee {index + 1} cannot be their own partner.")
         if lodge_missing(attendee.attendee_type, attendee.lodge_name):
             raise InvalidAttendees(f"Attendee {index + 1}: {MASON_WITHOUT_LODGE}")
+        for problem in dietary_errors(
+            attendee.dietary_needs, attendee.dietary_requirements
+        ).values():
+            raise InvalidAttendees(f"Attendee {index + 1}: {problem}")
     named_in_full = registration.registration_type == Registration.Type.INDIVIDUAL
     if named_in_full and not attendees:
         raise InvalidAttendees("Add at least one attendee.")

@@ -21,7 +21,17 @@ from django.utils import timezone
 from tickets.models import Attendee, Registration
 
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
-ATTENDEE_FIELDS = ("title", "first_name", "last_name", "email", "phone", "dietary_requirements")
+ATTENDEE_FIELDS = (
+    "title",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "dietary_requirements",
+    "special_needs",
+)
+# Dietary needs say something of a person's health: blanked with the rest.
+ATTENDEE_LIST_FIELDS = ("dietary_needs",)
 
 
 @dataclass(frozen=True)
@@ -49,8 +59,8 @@ def forget_unsold(before: datetime.datetime) -> Forgotten:
     with transaction.atomic():
         attendees = (
             Attendee.objects.filter(registration__in=unsold.values("pk"))
-            .exclude(**{field: "" for field in ATTENDEE_FIELDS})
-            .update(**{field: "" for field in ATTENDEE_FIELDS})
+            .exclude(**_blank_attendee())
+            .update(**_blank_attendee())
         )
         # update(), not save(): no signal, and updated_at stays when it ended. The attendee
         # draft (what was typed on the attendee step) is personal data too.
@@ -58,6 +68,10 @@ def forget_unsold(before: datetime.datetime) -> Forgotten:
             **{field: "" for field in CONTACT_FIELDS}, attendee_draft={}
         ).update(**{field: "" for field in CONTACT_FIELDS}, attendee_draft={})
     return Forgotten(registrations=registrations, attendees=attendees)
+
+
+def _blank_attendee() -> dict[str, object]:
+    return {field: "" for field in ATTENDEE_FIELDS} | {field: [] for field in ATTENDEE_LIST_FIELDS}
 
 
 def forget_unsold_on_schedule() -> str | None:

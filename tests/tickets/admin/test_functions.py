@@ -32,6 +32,7 @@ def function_form(function, **changes) -> dict:
         "organiser_abn": function.organiser_abn,
         "names_due_at_0": "",
         "names_due_at_1": "",
+        "waitlist_offer_minutes": function.waitlist_offer_minutes,
         "events-TOTAL_FORMS": "0",
         "events-INITIAL_FORMS": "0",
     }

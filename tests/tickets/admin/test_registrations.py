@@ -61,3 +61,29 @@ class TestRegistrationAdmin:
         ).content.decode()
         assert "Banquet seat" in page
         assert registration.confirmation_number in page
+
+
+class TestUnnamedSeats:
+    """Names later (design §11): staff see who is unnamed."""
+
+    def test_the_list_counts_unnamed_seats_and_filters_by_them(self, admin_client):
+        from tests.support.factories import confirm
+        from tickets.models import Attendee, Ticket
+        from tickets.services import names
+
+        tt = make_ticket_type(capacity=100)
+        lodge = confirm(tt, 1, buyer="lodge", registration_type=Registration.Type.LODGE)
+        named = confirm(tt, 1, buyer="delegation")
+        seat = Ticket.objects.get(hold__registration=named)
+        details = names.SeatDetails(
+            first_name="Ada", last_name="L", attendee_type=Attendee.Type.GUEST
+        )
+        names.name_seat(named.pk, seat.pk, seat.version, details)
+        changelist = reverse("admin:tickets_registration_changelist")
+        page = admin_client.get(changelist).content.decode()
+        assert '<td class="field-unnamed_seats">10</td>' in page
+        assert '<td class="field-unnamed_seats">0</td>' in page
+        unnamed = admin_client.get(changelist, {"names": "unnamed"}).context["cl"].result_list
+        assert list(unnamed) == [lodge]
+        everyone_named = admin_client.get(changelist, {"names": "named"}).context["cl"]
+        assert list(everyone_named.result_list) == [named]

@@ -124,3 +124,17 @@ def test_the_scheduled_job_uses_the_retention_setting(settings):
         "that ended unsold over 7 days ago"
     )
     assert set(people_of(old)[0].values()) == {""}
+
+
+def test_structured_dietary_and_special_needs_are_forgotten_too():
+    old = registration(Registration.Status.EXPIRED, expired_days_ago=31)
+    Attendee.objects.filter(registration=old).update(
+        dietary_needs=["nut_allergy"], special_needs="Wheelchair access"
+    )
+
+    assert retention.forget_unsold(days_ago(30)).attendees == 1
+
+    attendee = Attendee.objects.get(registration=old)
+    assert (attendee.dietary_needs, attendee.special_needs) == ([], "")
+    # Repeating touches nothing: the row is already blank.
+    assert retention.forget_unsold(days_ago(30)).attendees == 0
