@@ -23,7 +23,7 @@ from tickets.forms import (
     contact_draft_from_post,
 )
 from tickets.models import Registration
-from tickets.services import broadcasts, confirmation_mail, issued_tickets, payments
+from tickets.services import broadcasts, confirmation_mail, issued_tickets, names, payments
 from tickets.services import holds as hold_service
 from tickets.services import registrations as wizard
 from tickets.services.access import granted_token, manage_token_is_valid
@@ -321,6 +321,8 @@ def confirmation(request: HttpRequest, registration: Registration) -> HttpRespon
         events=wizard.holds_by_event(holds),
         tickets_by_event=issued_tickets.by_event(tickets),
         has_unnamed=any(not ticket.named for ticket in tickets),
+        names_open=names.names_open(registration.function),
+        names_due=names.names_due(registration.function),
         mailed_elsewhere=any(
             issued_tickets.has_own_address(ticket.attendee_email, registration.contact_email)
             for ticket in tickets

@@ -3,10 +3,13 @@ ticket with the code its QR carries, in a constant number of queries."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.support import factories
 from tests.support.html import elements_by_id
@@ -73,7 +76,7 @@ def test_every_ticket_shows_with_its_code_event_qr_and_holder(client, banquet, b
         assert f"<code>{ticket.code}</code>" in page
     assert page.count("Unnamed seat (lodge table 1)") == 10
     assert page.count("Unnamed seat</strong>") == 2
-    assert "Send the names for your unnamed seats" in page
+    assert "Some seats are not named yet" in page
     assert "with its tax invoice" in page
     assert "by bank transfer" in page
 
@@ -136,3 +139,19 @@ def test_the_payment_step_promises_what_the_confirmation_email_does(client) -> N
     assert "We email a tax invoice with your confirmation" in page
     assert "within 10 days" in page
     assert "bank details" not in page
+
+
+def test_the_confirmation_links_to_naming_the_seats_until_names_are_due(
+    client, banquet, brunch
+) -> None:
+    registration = confirm_lodge(client, banquet, brunch, tables=1)
+    names_url = reverse("tickets:registration-names", kwargs={"pk": registration.pk})
+    page = body_of(client.get(confirmation_url(registration)), 200)
+    assert f'href="{names_url}"' in page
+
+    function = registration.function
+    function.names_due_at = timezone.now() - datetime.timedelta(minutes=1)
+    function.save()
+    page = body_of(client.get(confirmation_url(registration)), 200)
+    assert names_url not in page
+    assert "Naming seats has closed" in page
