@@ -31,7 +31,8 @@ class TicketsConfig(AppConfig):
         renderers.register(access.MANAGE_LINK, access.render_manage_link)
         # The waiting list (design §13): an offer settles when its registration moves.
         registration_changed.connect(waitlist.settle_offer, dispatch_uid="waitlist-settle")
-        for kind in (waitlist.JOINED_MAIL, waitlist.OFFER_MAIL):
+        broadcast_sent.connect(waitlist.end_for_cancelled_event, dispatch_uid="waitlist-cancel")
+        for kind in (waitlist.JOINED_MAIL, waitlist.OFFER_MAIL, waitlist.CANCELLED_MAIL):
             renderers.register(kind, waitlist.render_mail)
 
     @staticmethod
