@@ -10,7 +10,7 @@ class TicketsConfig(AppConfig):
         from outbox import renderers
         from tickets.live.names import push_seats_named
         from tickets.live.publisher import push_availability, push_broadcast
-        from tickets.services import access, confirmation_mail, retention, waitlist
+        from tickets.services import access, confirmation_mail, reminders, retention, waitlist
         from tickets.signals import (
             availability_changed,
             broadcast_sent,
@@ -24,14 +24,17 @@ class TicketsConfig(AppConfig):
         # Run by the sweeper (README, "What is kept and for how long").
         housekeeping.register("sessions", housekeeping.clear_expired_sessions)
         housekeeping.register("personal data", retention.forget_unsold_on_schedule)
+        housekeeping.register("payment reminders", reminders.remind_on_schedule)
         self._connect_door_and_kitchen()
         for kind in (confirmation_mail.CONFIRMATION, confirmation_mail.ATTENDEE_TICKETS):
             renderers.register(kind, confirmation_mail.render_confirmation)
         renderers.register(access.FIND_REGISTRATIONS, access.render_find_registrations)
         renderers.register(access.MANAGE_LINK, access.render_manage_link)
+        renderers.register(reminders.PAYMENT_REMINDER, reminders.render_payment_reminder)
         # The waiting list (design §13): an offer settles when its registration moves.
         registration_changed.connect(waitlist.settle_offer, dispatch_uid="waitlist-settle")
-        for kind in (waitlist.JOINED_MAIL, waitlist.OFFER_MAIL):
+        broadcast_sent.connect(waitlist.end_for_cancelled_event, dispatch_uid="waitlist-cancel")
+        for kind in (waitlist.JOINED_MAIL, waitlist.OFFER_MAIL, waitlist.CANCELLED_MAIL):
             renderers.register(kind, waitlist.render_mail)
 
     @staticmethod

@@ -32,7 +32,7 @@ def new_secret_key() -> str:
 
 
 class DietaryNeed(models.TextChoices):
-    """The kitchen counts these (docs/design.md §11); "other" comes with text."""
+    """The kitchen counts these (docs/design.md §11, §12); "other" comes with text."""
 
     VEGETARIAN = "vegetarian", "Vegetarian"
     VEGAN = "vegan", "Vegan"
@@ -339,7 +339,7 @@ class Registration(models.Model):
     # .save_attendee_draft): the page is prefilled from it, so an expiry or a reload never
     # throws typed details away. Emptied at confirmation, when the attendees are saved.
     attendee_draft = models.JSONField(default=dict, blank=True, editable=False)
-    # When the buyer used their one extension of the hold (design §10, WCAG 2.2.1).
+    # When the buyer used their one extension of the hold (docs/design.md §3.7, WCAG 2.2.1).
     hold_extended_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Signs the manage link (services.access); a new key revokes every earlier link.
     manage_key = models.CharField(max_length=32, default=new_secret_key, editable=False)

@@ -1,4 +1,4 @@
-"""`send_outbox` (docs/design.md §17) and the sweeper's --without-mail."""
+"""`send_outbox` (docs/design.md §8.9) and the sweeper's --without-mail."""
 
 from __future__ import annotations
 

@@ -141,6 +141,30 @@ class TestReconcileInventory:
         assert (refreshed(tt).reserved, tt.sold) == (2, 0)
         assert "No drift" in run("reconcile_inventory")
 
+    def test_reports_and_fixes_a_waiting_count_that_drifted_from_the_list(self):
+        from tickets.services import waitlist
+
+        tt = make_ticket_type(capacity=1)
+        hold(tt, 1)
+        waitlist.join(
+            waitlist.JoinRequest(
+                function=tt.event.function,
+                ticket_type_id=tt.pk,
+                quantity=1,
+                name="Bro. Waiting",
+                email="waiting@example.com",
+                buyer_key="waiter",
+            )
+        )
+        assert "No drift" in run("reconcile_inventory")
+        TicketType.objects.filter(pk=tt.pk).update(waiting=3)
+        with pytest.raises(CommandError, match="1 ticket type"):
+            run("reconcile_inventory")
+        assert "3 -> 1" in run("reconcile_inventory", "--fix")
+        assert refreshed(tt).waiting == 1
+        assert (tt.reserved, tt.sold) == (1, 0)
+        assert "No drift" in run("reconcile_inventory")
+
     def test_drift_that_cannot_be_fixed_is_explained(self):
         tt = make_ticket_type(capacity=10)
         hold(tt, 8)

@@ -1,4 +1,4 @@
-"""The audit trail of staff actions on money and seats (design.md §11).
+"""The audit trail of staff actions on money and seats (docs/design.md §16).
 
 Services call `record` inside the transaction that makes the change, so an entry exists
 exactly when the change committed. Nothing updates or deletes entries.

@@ -183,7 +183,7 @@ class PaymentMethodRequired(TicketingError):
 
 
 class HoldAlreadyExtended(TicketingError):
-    """A hold is extended at most once (design §10): a buyer who needs longer again is
+    """A hold is extended at most once (docs/design.md §3.7): a buyer who needs longer again is
     keeping seats from everyone else."""
 
     code = "hold_already_extended"

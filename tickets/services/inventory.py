@@ -207,8 +207,11 @@ def _publish_on_commit(function_id: int, availability: TicketAvailability) -> No
     )
 
 
-def reset_counters(ticket_type: TicketType, *, reserved: int, sold: int) -> TicketAvailability:
-    """Overwrite counters with values recomputed from holds (reconcile_inventory --fix).
+def reset_counters(
+    ticket_type: TicketType, *, reserved: int, sold: int, waiting: int
+) -> TicketAvailability:
+    """Overwrite counters with values recomputed from holds and waiting entries
+    (reconcile_inventory --fix).
 
     The caller must hold the ticket type's row lock (lock_ticket_type) from before it
     summed the holds: every hold is written after its guarded UPDATE took that lock, so
@@ -218,9 +221,9 @@ def reset_counters(ticket_type: TicketType, *, reserved: int, sold: int) -> Tick
         ticket_type,
         _required_update(
             ticket_type,
-            f"UPDATE {_TABLE} SET reserved = %s, sold = %s, version = version + 1 "
-            f"WHERE id = %s {_RETURNING}",
-            [reserved, sold, ticket_type.pk],
+            f"UPDATE {_TABLE} SET reserved = %s, sold = %s, waiting = %s, "
+            f"version = version + 1 WHERE id = %s {_RETURNING}",
+            [reserved, sold, waiting, ticket_type.pk],
         ),
     )
 

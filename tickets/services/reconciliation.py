@@ -1,4 +1,5 @@
-"""Recompute seat counters from the holds table and report (or repair) drift.
+"""Recompute seat counters from the holds table (and the waiting count from the waiting
+list) and report (or repair) drift.
 
 The system we replaced kept counters by trigger and by hand and drifted. Ours are only
 written by guarded UPDATEs, so drift should never appear; this is how we would know.
@@ -9,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from tickets.models import Hold, TicketType
+from tickets.models import Hold, TicketType, WaitlistEntry
 from tickets.services import inventory
 from tickets.services.locking import lock_ticket_type
 
@@ -26,14 +27,34 @@ class CounterCheck:
     sold: int
     expected_reserved: int
     expected_sold: int
+    waiting: int = 0
+    expected_waiting: int = 0
 
     @property
     def drifted(self) -> bool:
-        return (self.reserved, self.sold) != (self.expected_reserved, self.expected_sold)
+        return (self.reserved, self.sold, self.waiting) != (
+            self.expected_reserved,
+            self.expected_sold,
+            self.expected_waiting,
+        )
+
+
+def _waiting_entries():
+    # A subquery, not a second join: joined beside the holds it would multiply their sums.
+    return (
+        WaitlistEntry.objects.filter(
+            ticket_type=OuterRef("pk"), status=WaitlistEntry.Status.WAITING
+        )
+        .order_by()
+        .values("ticket_type")
+        .annotate(people=Count("pk"))
+        .values("people")
+    )
 
 
 def _with_expected(queryset):
     return queryset.annotate(
+        expected_waiting=Coalesce(Subquery(_waiting_entries()), 0),
         expected_reserved=Coalesce(
             Sum("holds__seats", filter=Q(holds__status=Hold.Status.ACTIVE)), 0
         ),
@@ -56,24 +77,27 @@ def check_counters() -> list[CounterCheck]:
             sold=tt.sold,
             expected_reserved=tt.expected_reserved,
             expected_sold=tt.expected_sold,
+            waiting=tt.waiting,
+            expected_waiting=tt.expected_waiting,
         )
         for tt in rows
     ]
 
 
 def fix_counters(ticket_type_id: int) -> bool:
-    """Set one ticket type's counters to what its holds imply. False if the holds
-    themselves exceed capacity (an oversell the CHECK constraint refuses to record)."""
+    """Set one ticket type's counters to what its holds and waiting entries imply. False if
+    the holds themselves exceed capacity (an oversell the CHECK constraint refuses to record)."""
     try:
         with transaction.atomic():
             ticket_type = lock_ticket_type(ticket_type_id)
             expected = _with_expected(TicketType.objects.filter(pk=ticket_type_id)).values(
-                "expected_reserved", "expected_sold"
+                "expected_reserved", "expected_sold", "expected_waiting"
             )[0]
             inventory.reset_counters(
                 ticket_type,
                 reserved=expected["expected_reserved"],
                 sold=expected["expected_sold"],
+                waiting=expected["expected_waiting"],
             )
     except IntegrityError:
         return False

@@ -345,7 +345,7 @@ def save_attendee_draft(registration_id: UUID, draft: Mapping) -> None:
 
 
 def extend_hold(registration_id: UUID) -> Registration:
-    """Give the buyer one more `hold_minutes` (design §10: warned two minutes before the
+    """Give the buyer one more `hold_minutes` (docs/design.md §3.7: warned two minutes before the
     hold expires, they may extend it once). A second is refused (HoldAlreadyExtended);
     a hold that already expired is not extended: continuing re-takes its seats instead.
     No extension while people wait for one of its ticket types (PeopleWaiting)."""

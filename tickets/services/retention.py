@@ -6,6 +6,8 @@ PERSONAL_DATA_RETENTION_DAYS (long enough to answer "what happened to my booking
 then they are blanked. What the funnel and the books need stays: status, type, steps,
 seats, amounts, times, and the lodge or delegation named (an organisation, not a person).
 Confirmed registrations - even cancelled later, with a refund due - are kept whole.
+Waiting-list entries that ended (taken up, lapsed, left, removed) lose their name and email
+after the same time; their place, quantity and times stay for the funnel.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from tickets.models import Attendee, Registration
+from tickets.models import Attendee, Registration, WaitlistEntry
 
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 ATTENDEE_FIELDS = (
@@ -38,6 +40,7 @@ ATTENDEE_LIST_FIELDS = ("dietary_needs",)
 class Forgotten:
     registrations: int
     attendees: int
+    waitlist_entries: int = 0
 
 
 def unsold_before(before: datetime.datetime) -> QuerySet[Registration]:
@@ -67,7 +70,15 @@ def forget_unsold(before: datetime.datetime) -> Forgotten:
         registrations = unsold.exclude(
             **{field: "" for field in CONTACT_FIELDS}, attendee_draft={}
         ).update(**{field: "" for field in CONTACT_FIELDS}, attendee_draft={})
-    return Forgotten(registrations=registrations, attendees=attendees)
+        waitlist_entries = (
+            WaitlistEntry.objects.exclude(status__in=WaitlistEntry.ACTIVE_STATUSES)
+            .filter(ended_at__lt=before)
+            .exclude(name="", email="")
+            .update(name="", email="")
+        )
+    return Forgotten(
+        registrations=registrations, attendees=attendees, waitlist_entries=waitlist_entries
+    )
 
 
 def _blank_attendee() -> dict[str, object]:
@@ -80,9 +91,11 @@ def forget_unsold_on_schedule() -> str | None:
     if days <= 0:
         return None  # kept for good: the operator turned it off
     forgotten = forget_unsold(timezone.now() - datetime.timedelta(days=days))
-    if not (forgotten.registrations or forgotten.attendees):
+    if not (forgotten.registrations or forgotten.attendees or forgotten.waitlist_entries):
         return None
     return (
-        f"blanked the people of {forgotten.registrations} registration(s) and "
-        f"{forgotten.attendees} attendee(s) that ended unsold over {days} days ago"
+        f"blanked the people of {forgotten.registrations} registration(s), "
+        f"{forgotten.attendees} attendee(s) and {forgotten.waitlist_entries} waiting-list "
+        f"entr{'y' if forgotten.waitlist_entries == 1 else 'ies'} that ended unsold over "
+        f"{days} days ago"
     )

@@ -1,4 +1,4 @@
-"""Pay later without free seats (design.md §3.12, §11).
+"""Pay later without free seats (docs/design.md §3.12, §16).
 
 Invoice and pay-at-the-door confirmations sell seats with no money taken. Three rules
 keep that from being a way to take seats for nothing:
@@ -17,10 +17,8 @@ keep that from being a way to take seats for nothing:
 - **A staff action.** `cancel_unpaid_registrations` cancels confirmed registrations still
   awaiting payment and gives their seats back, with an audit entry each.
 
-The reminder at half time (design §16) needs mail, which is not built: when it is, the
-registrations to remind are those confirmed, payment `pending`, with `payment_due_at`
-less than `unpaid_days / 2` days away; the sender belongs beside `expire_overdue_unpaid`
-in the sweeper loop.
+The reminder at half time (docs/design.md §16) is services.reminders, a housekeeping job
+of the same sweeper.
 """
 
 from __future__ import annotations

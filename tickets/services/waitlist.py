@@ -42,7 +42,7 @@ from common.links import absolute_url
 from outbox import services as outbox
 from outbox.models import OutboxMessage
 from outbox.renderers import RenderedMessage
-from tickets.models import Function, Hold, Registration, TicketType, WaitlistEntry
+from tickets.models import Broadcast, Function, Hold, Registration, TicketType, WaitlistEntry
 from tickets.services import audit, broadcasts, holds, inventory
 from tickets.services.availability import TicketAvailability, is_on_sale
 from tickets.services.exceptions import (
@@ -70,6 +70,8 @@ logger = logging.getLogger(__name__)
 Status = WaitlistEntry.Status
 OFFER_MAIL = "waitlist_offer"
 JOINED_MAIL = "waitlist_joined"
+# The event was cancelled: the entry is over, and its person is told.
+CANCELLED_MAIL = "waitlist_cancelled"
 # An offer's registration belongs to no browser until someone claims it (the entry's own
 # page, or the link in the mail): the joiner's browser may have another registration of
 # the function open, which the one-pending-per-buyer constraint would refuse, and a
@@ -334,6 +336,35 @@ def set_list_closed(ticket_type_id: int, closed: bool, *, changed_by) -> None:
         )
 
 
+def end_for_cancelled_event(sender: type, *, broadcast: Broadcast, **kwargs) -> None:
+    """Receiver of broadcast_sent: a cancellation ends the waiting lists of its event.
+
+    Runs after cancel_event committed and gave its holds back (offers included: their
+    entries lapse as any offer does). Each entry still waiting is ended in its own short
+    transaction, in the usual lock order, and mailed that its place is gone.
+    """
+    if broadcast.kind != Broadcast.Kind.CANCELLATION or broadcast.event_id is None:
+        return
+    waiting = WaitlistEntry.objects.filter(
+        ticket_type__event_id=broadcast.event_id, status=Status.WAITING
+    ).values_list("uuid", flat=True)
+    for entry_uuid in list(waiting):
+        try:
+            with transaction.atomic():
+                entry = _end_entry_once(entry_uuid, Status.REMOVED, "leave", staff=None)
+                outbox.enqueue(
+                    CANCELLED_MAIL,
+                    to=entry.email,
+                    subject=(
+                        f"{entry.ticket_type.event.name} is cancelled: the waiting list is closed"
+                    ),
+                    context={"entry": str(entry.uuid)},
+                    about=f"waitlist:{entry.uuid}",
+                )
+        except (_EntryMoved, WaitlistEntryClosed):
+            continue  # it left, or an offer came and ended it meanwhile
+
+
 # --- internals ------------------------------------------------------------------------------
 
 
@@ -486,7 +517,16 @@ def render_mail(message: OutboxMessage) -> RenderedMessage:
     function = entry.ticket_type.event.function
     link = entry_link(entry)
     seats = f"{entry.quantity} × {entry.ticket_type.name}"
-    if message.kind == OFFER_MAIL:
+    if message.kind == CANCELLED_MAIL:
+        event = entry.ticket_type.event
+        text = (
+            f"Hello {entry.name},\n\n"
+            f"{event.name} at {function.name} has been cancelled"
+            f"{f': {event.cancellation_reason}' if event.cancellation_reason else '.'}\n"
+            f"So its waiting list is closed, and your place for {seats} has ended. "
+            "Nothing was charged.\n"
+        )
+    elif message.kind == OFFER_MAIL:
         text = (
             f"Hello {entry.name},\n\n"
             f"Seats came free for {function.name}: {seats} are held for you until "

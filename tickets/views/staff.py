@@ -66,7 +66,7 @@ def _event(event_id: int) -> Event:
 @staff_permission("tickets.check_in")
 def door(request: HttpRequest, event_id: int) -> HttpResponse:
     """GET: the door page. POST: check in (`code=` or `registration=`, optional `door=`),
-    answered as JSON (docs/design.md §17)."""
+    answered as JSON (docs/design.md §8.9)."""
     event = _event(event_id)
     if request.method == "POST":
         try:

@@ -120,7 +120,7 @@ def test_the_scheduled_job_uses_the_retention_setting(settings):
     settings.PERSONAL_DATA_RETENTION_DAYS = 7
     line = retention.forget_unsold_on_schedule()
     assert line == (
-        "blanked the people of 1 registration(s) and 1 attendee(s) "
+        "blanked the people of 1 registration(s), 1 attendee(s) and 0 waiting-list entries "
         "that ended unsold over 7 days ago"
     )
     assert set(people_of(old)[0].values()) == {""}
@@ -138,3 +138,33 @@ def test_structured_dietary_and_special_needs_are_forgotten_too():
     assert (attendee.dietary_needs, attendee.special_needs) == ([], "")
     # Repeating touches nothing: the row is already blank.
     assert retention.forget_unsold(days_ago(30)).attendees == 0
+
+
+def test_ended_waiting_list_entries_lose_name_and_email_and_waiting_ones_keep_them() -> None:
+    from tests.support.factories import make_event, make_ticket_type
+    from tickets.models import WaitlistEntry
+
+    ticket_type = make_ticket_type(make_event(make_function()))
+    ended = WaitlistEntry.objects.create(
+        ticket_type=ticket_type,
+        quantity=2,
+        name="Wor. Bro. Gone",
+        email="gone@example.com",
+        status=WaitlistEntry.Status.EXPIRED,
+        ended_at=days_ago(31),
+    )
+    waiting = WaitlistEntry.objects.create(
+        ticket_type=ticket_type,
+        quantity=1,
+        name="Bro. Still",
+        email="still@example.com",
+        created_at=days_ago(40),
+    )
+
+    assert retention.forget_unsold(days_ago(30)).waitlist_entries == 1
+
+    ended.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (ended.name, ended.email, ended.quantity) == ("", "", 2)
+    assert (waiting.name, waiting.email) == ("Bro. Still", "still@example.com")
+    assert retention.forget_unsold(days_ago(30)).waitlist_entries == 0  # nothing left

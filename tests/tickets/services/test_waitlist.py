@@ -250,6 +250,28 @@ class TestOffers:
             wizard.extend_hold(holders[0].pk)
         assert Registration.objects.get(pk=holders[0].pk).hold_extended_at is None
 
+    def test_cancelling_the_event_ends_its_lists_and_tells_those_waiting(
+        self, django_capture_on_commit_callbacks
+    ):
+        from outbox.models import OutboxMessage
+        from outbox.renderers import render
+        from tickets.services import broadcasts
+
+        ticket_type, _ = sold_out()
+        entry = join(ticket_type)
+        with django_capture_on_commit_callbacks(execute=True):
+            broadcasts.cancel_event(
+                ticket_type.event_id, reason="Venue flooded.", cancelled_by=staff_user("c")
+            )
+        entry.refresh_from_db()
+        assert entry.status == Status.REMOVED
+        assert entry.offered_registration is None  # the released seats went to nobody
+        assert refreshed(ticket_type).waiting == 0
+        message = OutboxMessage.objects.get(kind=waitlist.CANCELLED_MAIL)
+        assert message.to == entry.email
+        assert "Venue flooded." in render(message).text
+        call_command("reconcile_inventory")
+
     def test_staff_removal_is_audited(self):
         ticket_type, _ = sold_out()
         entry = join(ticket_type)

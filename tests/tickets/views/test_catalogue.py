@@ -106,7 +106,7 @@ class TestAvailabilityApi:
                             "reserved": 2,
                             "sold": 0,
                             "version": 1,
-                            "waiting": 0,  # design §17: people on its waiting list
+                            "waiting": 0,  # docs/design.md §8.9: people on its waiting list
                         }
                     ],
                 }

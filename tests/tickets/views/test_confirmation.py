@@ -1,4 +1,4 @@
-"""The confirmation page is the owners' ticket view (contract §17): one `ticket-<id>` per
+"""The confirmation page is the owners' ticket view (docs/design.md §8.9): one `ticket-<id>` per
 ticket with the code its QR carries, in a constant number of queries."""
 
 from __future__ import annotations

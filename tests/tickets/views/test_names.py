@@ -1,4 +1,4 @@
-"""The names pages over HTTP (docs/design.md §11, contract §17)."""
+"""The names pages over HTTP (docs/design.md §11, contract §8.9)."""
 
 from __future__ import annotations
 

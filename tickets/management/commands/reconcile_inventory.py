@@ -5,8 +5,9 @@ from tickets.services.reconciliation import check_counters, fix_counters
 
 class Command(BaseCommand):
     help = (
-        "Recompute every ticket type's reserved and sold counters from its holds and report "
-        "drift; with --fix, repair it. Exits non-zero when drift remains."
+        "Recompute every ticket type's reserved and sold counters from its holds, and its "
+        "waiting count from its waiting list, and report drift; with --fix, repair it. Exits "
+        "non-zero when drift remains."
     )
 
     def add_arguments(self, parser) -> None:
@@ -19,15 +20,18 @@ class Command(BaseCommand):
         drifted = [check for check in checks if check.drifted]
         self.stdout.write(f"Checked {len(checks)} ticket types: {len(drifted)} drifted.")
         if not drifted:
-            self.stdout.write(self.style.SUCCESS("No drift: counters match the holds."))
+            self.stdout.write(
+                self.style.SUCCESS("No drift: counters match the holds and waiting lists.")
+            )
             return
-        header = f"{'ticket type':<50} {'reserved':>15} {'sold':>15}"
+        header = f"{'ticket type':<50} {'reserved':>15} {'sold':>15} {'waiting':>15}"
         self.stdout.write(header)
         for check in drifted:
             self.stdout.write(
                 f"{check.label[:50]:<50} "
                 f"{f'{check.reserved} -> {check.expected_reserved}':>15} "
-                f"{f'{check.sold} -> {check.expected_sold}':>15}"
+                f"{f'{check.sold} -> {check.expected_sold}':>15} "
+                f"{f'{check.waiting} -> {check.expected_waiting}':>15}"
             )
         if not fix:
             raise CommandError(f"{len(drifted)} ticket type(s) drifted; run with --fix to repair.")

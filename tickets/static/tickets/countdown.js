@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  var WARN_MS = 120000; // design §10: warned two minutes before the hold expires
+  var WARN_MS = 120000; // docs/design.md §3.7: warned two minutes before the hold expires
   var URGENT_MS = 60000;
   var DONE_TOAST_MS = 8000;
 
