@@ -29,8 +29,8 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
+from common import tokens
 from tickets.models import (
     SEATS_PER_LODGE_TABLE,
     Attendee,
@@ -252,9 +252,7 @@ def name_seat(
 def share_token(registration: Registration) -> str:
     """The registration's id and a signature over it and its current share key: a new key
     revokes every earlier link, an empty one makes none valid."""
-    signature = salted_hmac(
-        _SHARE_SALT, f"{registration.pk}:{registration.share_key}", algorithm="sha256"
-    ).hexdigest()[:40]
+    signature = tokens.sign(_SHARE_SALT, _share_value(registration))
     return f"{registration.pk.hex}{signature}"
 
 
@@ -269,9 +267,20 @@ def registration_of_share_token(token: str) -> Registration | None:
         .exclude(share_key="")
         .first()
     )
-    if registration is None or not constant_time_compare(share_token(registration), token):
+    if registration is None or not _is_share_token_of(registration, token):
         return None
     return registration
+
+
+def _share_value(registration: Registration) -> str:
+    return f"{registration.pk}:{registration.share_key}"
+
+
+def _is_share_token_of(registration: Registration, token: str) -> bool:
+    # The id part as share_token writes it (lower-case hex), then the signature.
+    return token[:_UUID_HEX] == registration.pk.hex and tokens.matches(
+        _SHARE_SALT, _share_value(registration), token[_UUID_HEX:]
+    )
 
 
 def offers_share_link(registration: Registration) -> bool:
