@@ -24,6 +24,7 @@ from presence.store import PresenceCounts
 from tickets.live import fragments
 from tickets.live.admission import CappedSocket
 from tickets.live.names import (
+    NAMING_STEP,
     NamesRoom,
     others_than,
     presence_fragment,
@@ -48,7 +49,7 @@ class NamesConsumer(CappedSocket, AsyncWebsocketConsumer):
         self._pending_html: list[str] = []
         self._pending_presence: PresenceCounts | None = None
         self._wake = asyncio.Event()
-        self.room = await rooms().join(self.registration.pk, self)
+        self.room = await rooms().join(self.registration.pk, self, NAMING_STEP)
         await self.accept()
         await self.send(text_data=await self._snapshot())
         self._sender = asyncio.create_task(self._send_pushes())

@@ -296,14 +296,14 @@ async def test_sockets_of_a_function_share_one_hub_that_stops_with_the_last(
     second, _ = await open_socket(function, await new_session("b"))
     await next_fragments(first)
     await next_fragments(second)
-    assert list(hubs()._hubs) == [function.pk]
-    assert len(hubs()._hubs[function.pk].sockets) == 2
+    assert list(hubs()._rooms) == [function.pk]
+    assert len(hubs()._rooms[function.pk].sockets) == 2
     await async_hold(banquet, 1, buyer="c")
     for socket in (first, second):
         assert f"availability-{banquet.pk}" in await next_fragments(socket)
     await first.disconnect()
     await second.disconnect()
-    assert hubs()._hubs == {}
+    assert hubs()._rooms == {}
 
 
 async def test_sockets_without_a_session_are_not_counted_as_people(settings, db):
