@@ -51,7 +51,7 @@ from tickets.services.exceptions import (
     UnknownSeat,
 )
 from tickets.services.locking import lock_registration
-from tickets.services.registrations import MASON_WITHOUT_LODGE, lodge_missing
+from tickets.services.registrations import MASON_WITHOUT_LODGE, AttendeeDetails, lodge_missing
 from tickets.signals import (
     RegistrationChange,
     attendee_details_changed_on_commit,
@@ -82,17 +82,10 @@ class SeatDetails:
     lodge_name: str = ""
     lodge_number: str = ""
 
-    # Copied as they are onto the Attendee row (dietary_needs as a list).
-    FIELDS: ClassVar[tuple[str, ...]] = (
-        "attendee_type",
-        "title",
-        "first_name",
-        "last_name",
-        "email",
-        "dietary_requirements",
-        "special_needs",
-        "lodge_name",
-        "lodge_number",
+    # Copied as they are onto the Attendee row (dietary_needs as a list): what the
+    # wizard saves, less the phone, which the names page does not ask for.
+    FIELDS: ClassVar[tuple[str, ...]] = tuple(
+        name for name in AttendeeDetails.SAVED_FIELDS if name != "phone"
     )
 
 
