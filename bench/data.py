@@ -4,12 +4,17 @@ the configured engine to hand a server ready-made."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from importlib import import_module
 
+import psycopg
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import connection
 from django.utils import timezone
 
 from tickets.models import Event, Function, Registration, TicketType
@@ -51,3 +56,34 @@ def session_store(session_key: str | None = None) -> SessionBase:
     """A session of the configured engine (Redis in the production shape), for benchmarks
     and tests that hand a server ready-made sessions."""
     return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+
+# --- raw baselines: the database alone, on connections of their own ------------------------
+
+
+def conninfo() -> str:
+    """psycopg's connection string for Django's database."""
+    db = connection.settings_dict
+    return psycopg.conninfo.make_conninfo(
+        dbname=db["NAME"],
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        host=db.get("HOST") or None,
+        port=str(db["PORT"]) if db.get("PORT") else None,
+    )
+
+
+async def timed_on_connections(
+    concurrency: int, work: Callable[[psycopg.AsyncConnection, int], Awaitable[None]]
+) -> float:
+    """Open `concurrency` connections, run `work(connection, index)` on all of them at
+    once, close them; the seconds the work took (connecting not included)."""
+    info = conninfo()
+    connections = [await psycopg.AsyncConnection.connect(info) for _ in range(concurrency)]
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(work(c, i) for i, c in enumerate(connections)))
+    finally:
+        for conn in connections:
+            await conn.close()
+    return time.perf_counter() - started

@@ -11,6 +11,7 @@ import configparser
 import http.client
 import itertools
 import os
+import resource
 import shlex
 import shutil
 import signal
@@ -318,3 +319,15 @@ class RedisServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def on_production_services() -> bool:
+    """Whether this run reads PostgreSQL and Redis, as the production shape does (the
+    embedded default's SQLite and in-memory layer cannot cross processes)."""
+    return bool(settings.REDIS_URL) and "postgresql" in settings.DATABASES["default"]["ENGINE"]
+
+
+def raise_file_limit() -> None:
+    """Open files up to the hard limit: a bench holds a socket per viewer."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -486,6 +487,19 @@ class Attendee(models.Model):
     lodge_number = models.CharField(max_length=20, blank=True)
     partner_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="partners"
+    )
+
+    # The text columns that say who the person is and what they need: typed by the buyer
+    # (services.registrations, services.names) and blanked when an unsold registration's
+    # people are forgotten (services.retention). `dietary_needs`, a list, goes with them.
+    PERSONAL_FIELDS: ClassVar[tuple[str, ...]] = (
+        "title",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "dietary_requirements",
+        "special_needs",
     )
 
     class Meta:

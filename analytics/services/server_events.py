@@ -140,22 +140,43 @@ def record_registration_change(
         )
 
 
-def registration_change_row(registration: Registration, change: str) -> InteractionRow:
+def server_row(
+    action: str,
+    data: dict,
+    *,
+    user_id: int | None = None,
+    function_id: int | None = None,
+    event_id: int | None = None,
+    registration_id: uuid.UUID | None = None,
+) -> InteractionRow:
+    """An interaction the server saw happen now (no session, page or client clock of its
+    own); `action` is cut to the column's length."""
     now = timezone.now()
-    data = {
-        "registration_type": registration.registration_type,
-        "status": registration.status,
-        "step": registration.step,
-    }
     return InteractionRow(
         uuid=uuid.uuid4(),
-        action=f"registration.{change}"[: Interaction._meta.get_field("action").max_length],
+        action=action[: Interaction._meta.get_field("action").max_length],
         data=data,
         data_json=json.dumps(data),
         source=Interaction.Source.SERVER,
         client_timestamp=now,
         occurred_at=now,
         received_at=now,
+        user_id=user_id,
+        function_id=function_id,
+        event_id=event_id,
+        registration_id=registration_id,
+    )
+
+
+def registration_change_row(registration: Registration, change: str) -> InteractionRow:
+    data = {
+        "registration_type": registration.registration_type,
+        "status": registration.status,
+        "step": registration.step,
+    }
+    return server_row(
+        f"registration.{change}",
+        data,
         user_id=registration.user_id,
         function_id=registration.function_id,
         registration_id=registration.pk,
@@ -172,7 +193,6 @@ def record_mail_sent(sender: type, *, message: OutboxMessage, **kwargs) -> None:
 
 
 def mail_sent_row(message: OutboxMessage) -> InteractionRow:
-    now = timezone.now()
     data = {"kind": message.kind, "about": message.about, "attempts": message.attempts}
     registration_id = function_id = None
     kind, _, key = message.about.partition(":")
@@ -180,19 +200,7 @@ def mail_sent_row(message: OutboxMessage) -> InteractionRow:
         # Resolved, not trusted: references in this table are real when written.
         found = Registration.objects.filter(pk=_uuid_or_none(key)).values_list("pk", "function_id")
         registration_id, function_id = found.first() or (None, None)
-    return InteractionRow(
-        uuid=uuid.uuid4(),
-        action="mail.sent",
-        data=data,
-        data_json=json.dumps(data),
-        source=Interaction.Source.SERVER,
-        client_timestamp=now,
-        occurred_at=now,
-        received_at=now,
-        user_id=None,
-        function_id=function_id,
-        registration_id=registration_id,
-    )
+    return server_row("mail.sent", data, function_id=function_id, registration_id=registration_id)
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -209,22 +217,15 @@ def record_waitlist_change(sender: type, *, entry, change: str, **kwargs) -> Non
     """Receiver of waitlist_changed: join, offer, accept, lapse and leave as interactions
     (`waitlist.<change>`), queued like registration changes and as harmless to the change."""
     try:
-        now = timezone.now()
         data = {
             "ticket_type": entry.ticket_type_id,
             "quantity": entry.quantity,
             "status": entry.status,
         }
         queue.put(
-            InteractionRow(
-                uuid=uuid.uuid4(),
-                action=f"waitlist.{change}"[: Interaction._meta.get_field("action").max_length],
-                data=data,
-                data_json=json.dumps(data),
-                source=Interaction.Source.SERVER,
-                client_timestamp=now,
-                occurred_at=now,
-                received_at=now,
+            server_row(
+                f"waitlist.{change}",
+                data,
                 function_id=entry.ticket_type.event.function_id,
                 event_id=entry.ticket_type.event_id,
                 registration_id=entry.offered_registration_id,

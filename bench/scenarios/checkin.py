@@ -35,9 +35,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from bench.data import delete_bench_function, make_bench_function
+from bench.data import delete_bench_function, make_bench_function, timed_on_connections
 from bench.measure import MachineCpuMeter, format_table, latency_summary_ms, median
-from bench.scenarios.rush import _conninfo, _production_shape
+from bench.scenarios.rush import _production_shape
 from bench.wire import KeepAliveClient
 from tickets.models import CheckIn, Event, Hold, Registration, Ticket, TicketType
 
@@ -179,8 +179,6 @@ RAW_INSERT = (
 async def _raw(event_id: int, ticket_ids: list[int], concurrency: int) -> Outcome:
     outcome = Outcome()
     queue = iter(ticket_ids)
-    conninfo = _conninfo()
-    connections = [await psycopg.AsyncConnection.connect(conninfo) for _ in range(concurrency)]
 
     async def door(conn: psycopg.AsyncConnection, index: int) -> None:
         for ticket_id in queue:
@@ -190,13 +188,7 @@ async def _raw(event_id: int, ticket_ids: list[int], concurrency: int) -> Outcom
                 inserted = await cursor.fetchone() is not None
             outcome.add(started, "ok" if inserted else "already")
 
-    started = time.perf_counter()
-    try:
-        await asyncio.gather(*(door(c, i) for i, c in enumerate(connections)))
-    finally:
-        outcome.elapsed = time.perf_counter() - started
-        for conn in connections:
-            await conn.close()
+    outcome.elapsed = await timed_on_connections(concurrency, door)
     return outcome
 
 

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import os
 import re
-import resource
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,7 +35,7 @@ from django.core.management.base import CommandError
 
 from bench.data import delete_bench_function, make_bench_function
 from bench.measure import format_table, latency_summary_ms
-from bench.processes import asgi_server
+from bench.processes import asgi_server, on_production_services, raise_file_limit
 from tickets.live.publisher import PUSH_INTERVAL
 from tickets.models import TicketType
 from tickets.services import holds
@@ -65,12 +64,12 @@ def run(out, *, viewers: int, changes: int, rate: float, server: str, url: str |
         skip_layers: bool, **options) -> None:  # fmt: skip
     if viewers < 1 or changes < 1 or rate <= 0:
         raise CommandError("--viewers and --changes must be at least 1, --rate above 0.")
-    if not settings.REDIS_URL or "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+    if not on_production_services():
         raise CommandError(
             "bench fanout measures the production shape: set DATABASE_URL to PostgreSQL "
             "and REDIS_URL to Redis (the in-memory layer cannot cross processes)."
         )
-    _raise_file_limit()
+    raise_file_limit()
     rows = []
     if not skip_layers:
         # Group messages go out at the coalesced rate (one per PUSH_INTERVAL at most),
@@ -360,8 +359,3 @@ async def _gather_in_batches(coroutines, size: int = 200) -> None:
             await asyncio.gather(*batch)
             batch = []
     await asyncio.gather(*batch)
-
-
-def _raise_file_limit() -> None:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import re
-import resource
 import time
 import uuid
 
@@ -32,7 +31,7 @@ from django.core.management.base import CommandError
 
 from bench.data import delete_bench_function, make_bench_function, session_store
 from bench.measure import format_table, median
-from bench.processes import ServerProcess, asgi_server
+from bench.processes import ServerProcess, asgi_server, on_production_services, raise_file_limit
 from common.buyers import BUYER_SESSION_KEY
 from presence.local import LEAVE_GRACE
 from presence.store import STEPS
@@ -59,13 +58,12 @@ def run(out, *, people: int, heartbeat: int, **options) -> None:
         raise CommandError("--people must be at least 2.")
     if heartbeat < 1:
         raise CommandError("--heartbeat must be at least 1 second.")
-    if not settings.REDIS_URL or "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+    if not on_production_services():
         raise CommandError(
             "bench presence needs the production shape: DATABASE_URL (PostgreSQL) and "
             "REDIS_URL, so that two servers share one presence store."
         )
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_file_limit()
 
     raw = asyncio.run(_raw_baseline(people))
     function = make_bench_function("presence", capacity=10).event.function

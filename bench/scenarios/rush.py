@@ -38,7 +38,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
-from bench.data import delete_bench_function, make_bench_function
+from bench.data import delete_bench_function, make_bench_function, timed_on_connections
 from bench.measure import MachineCpuMeter, format_table, latency_summary_ms
 from bench.processes import (
     ServerProcess,
@@ -198,10 +198,8 @@ async def raw_baseline(
     """The database alone: BEGIN; guarded UPDATE; INSERT hold; COMMIT per ask."""
     outcome = Outcome()
     queue = iter(asks)
-    conninfo = _conninfo()
-    connections = [await psycopg.AsyncConnection.connect(conninfo) for _ in range(concurrency)]
 
-    async def buyer(conn: psycopg.AsyncConnection) -> None:
+    async def buyer(conn: psycopg.AsyncConnection, index: int) -> None:
         for ask in queue:
             started = time.perf_counter()
             async with conn.transaction(), conn.cursor() as cursor:
@@ -221,13 +219,7 @@ async def raw_baseline(
                     )
             _record(outcome, ask, started, "granted" if granted else "not enough")
 
-    started = time.perf_counter()
-    try:
-        await asyncio.gather(*(buyer(conn) for conn in connections))
-    finally:
-        outcome.elapsed = time.perf_counter() - started
-        for conn in connections:
-            await conn.close()
+    outcome.elapsed = await timed_on_connections(concurrency, buyer)
     return outcome
 
 
@@ -365,17 +357,6 @@ def _production_shape(url: str | None) -> Iterator[str]:
                 # The whole log, tracebacks included: a summary line alone does not say
                 # what broke.
                 sys.stderr.write(f"production shape logged errors:\n{output[-20_000:]}\n")
-
-
-def _conninfo() -> str:
-    db = connection.settings_dict
-    return psycopg.conninfo.make_conninfo(
-        dbname=db["NAME"],
-        user=db.get("USER") or None,
-        password=db.get("PASSWORD") or None,
-        host=db.get("HOST") or None,
-        port=str(db["PORT"]) if db.get("PORT") else None,
-    )
 
 
 # --- set-up, report, verdict ---------------------------------------------------------------

@@ -30,8 +30,7 @@ from django.core.management.base import CommandError
 
 from bench.data import delete_bench_function, make_bench_function, session_store
 from bench.measure import format_table, latency_summary_ms
-from bench.processes import asgi_server
-from bench.scenarios.fanout import _raise_file_limit
+from bench.processes import asgi_server, on_production_services, raise_file_limit
 from common.buyers import BUYER_SESSION_KEY
 from tickets.models import Registration, TicketType, WaitlistEntry
 from tickets.services import holds, waitlist
@@ -54,12 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(out, *, entries: int, rounds: int, server: str, **options) -> None:
     if entries < 1 or rounds < 1 or rounds > entries:
         raise CommandError("--entries must be at least 1 and --rounds between 1 and --entries.")
-    if not settings.REDIS_URL or "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+    if not on_production_services():
         raise CommandError(
             "bench waitlist measures the production shape: set DATABASE_URL to PostgreSQL "
             "and REDIS_URL to Redis (the in-memory layer cannot cross processes)."
         )
-    _raise_file_limit()
+    raise_file_limit()
     queued = make_bench_function("waitlist", capacity=rounds)
     function = queued.event.function
     raw = TicketType.objects.create(

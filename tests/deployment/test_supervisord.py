@@ -23,7 +23,7 @@ import websockets
 from bench.processes import HOST, production_ws_flags
 from tests.support.factories import make_event, make_function, make_ticket_type
 from tests.support.servers import AsgiServer
-from tickets.live import consumer
+from tickets.live import admission, consumer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -141,5 +141,5 @@ def test_a_frame_bomb_and_a_flood_leave_uvicorn_memory_alone_and_close_the_flood
         assert server.running
     print(f"uvicorn RSS {before / MB:.1f} MB before, {after / MB:.1f} MB after; "
           f"bomb closed with {bomb_code}, flood with {code}")  # fmt: skip
-    assert code == consumer.CLOSE_POLICY_VIOLATION
+    assert code == admission.CLOSE_POLICY_VIOLATION
     assert after - before < RSS_BOUND

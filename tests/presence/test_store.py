@@ -166,7 +166,7 @@ class TestSockets:
         gone = await presence_of(viewer, lambda a: a["data-others"] == "0")
         assert "hidden" in gone.attrs
         await viewer.disconnect()
-        assert hubs()._hubs == {}
+        assert hubs()._rooms == {}
 
 
 @pytest.mark.redis

@@ -10,8 +10,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from analytics.models import Interaction
-from tickets.models import Event, Function, Registration, TicketType
-from tickets.services import holds
+from tickets.models import Event, Function, Registration, TicketType, WaitlistEntry
+from tickets.services import holds, waitlist
 from tickets.services import registrations as wizard
 
 _sequence = itertools.count(1)
@@ -165,3 +165,23 @@ def staff_user(username: str, *codenames: str):
     )
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     return user
+
+
+def waiters(
+    ticket_type: TicketType, count: int, *, with_buyer_keys: bool = False
+) -> list[WaitlistEntry]:
+    """`count` people joined to the ticket type's waiting list in order, one seat each:
+    "Waiter n", wn@example.com (and buyer key waiter-n, so their pages are theirs)."""
+    return [
+        waitlist.join(
+            waitlist.JoinRequest(
+                function=ticket_type.event.function,
+                ticket_type_id=ticket_type.pk,
+                quantity=1,
+                name=f"Waiter {n}",
+                email=f"w{n}@example.com",
+                buyer_key=f"waiter-{n}" if with_buyer_keys else "",
+            )
+        )
+        for n in range(count)
+    ]

@@ -23,20 +23,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections import Counter
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from common.buyers import buyer_key_of
-from common.client import client_address
-from common.failures import REDIS_ERRORS, FailureLog
+from common.failures import REDIS_ERRORS
 from presence.store import PresenceCounts
 from tickets.live import fragments
+from tickets.live.admission import CappedSocket
 from tickets.live.coalesce import AvailabilityBatch, newest_availability
 from tickets.live.hub import NOT_LIVE_LABEL, hubs
-from tickets.live.registry import SocketIdentity, socket_caps
 from tickets.models import Function, Registration
 from tickets.services.availability import catalogue_of
 from tickets.services.presence_steps import steps_of
@@ -47,44 +44,8 @@ logger = logging.getLogger(__name__)
 MAX_CLIENT_MESSAGE_BYTES = 4096
 ignored_client_messages: Counter[str] = Counter()
 
-# A page sends a keep-alive now and then; ten a second with a burst of twenty is far
-# beyond any page and far below what costs the server anything.
-CLIENT_MESSAGES_PER_SECOND = 10.0
-CLIENT_MESSAGE_BURST = 20
 
-# Close codes of our own (4000-4999 are for applications). htmx does not reconnect after
-# them, which is the point: the page says why live updates stopped.
-CLOSE_TOO_MANY_TABS = 4001
-# Standard codes: htmx reconnects after 1013, not after 1008.
-CLOSE_POLICY_VIOLATION = 1008
-CLOSE_TRY_AGAIN_LATER = 1013
-
-_admission_failures = FailureLog(
-    logger, "Socket caps cannot reach Redis; refusing new sockets with 1013"
-)
-_cap_release_failures = FailureLog(logger, "Socket caps cannot reach Redis; entry left to age out")
-
-
-class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved up; one per client message."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._tokens = float(burst)
-        self._at = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-        self._at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
-
-
-class FunctionConsumer(AsyncWebsocketConsumer):
+class FunctionConsumer(CappedSocket, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.hub = None
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -92,36 +53,8 @@ class FunctionConsumer(AsyncWebsocketConsumer):
         if self.function is None:
             await self.close()  # before accept: the handshake is refused (403)
             return
-        session = self.scope.get("session")
-        buyer_key = session and buyer_key_of(session)
-        # People, not tabs: every socket of one browser session is the same person. A
-        # socket without one is nobody in presence: sockets cost a script nothing.
-        self.identity = SocketIdentity(
-            channel=self.channel_name,
-            person=buyer_key or self.channel_name,
-            address=client_address(self.scope),
-            counted=bool(buyer_key),
-        )
-        try:
-            admission = await socket_caps().admit(self.identity)
-        except REDIS_ERRORS as error:
-            # Accepted, then closed: a refused handshake would also make the browser
-            # retry (as 1006), but 1013 says why, to the page and in the logs.
-            _admission_failures.failed(error)
-            await self.accept()
-            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+        if not await self.admit_socket():
             return
-        if not admission.admitted:
-            await self.close()
-            return
-        try:
-            for channel_name in admission.evict:
-                await self.channel_layer.send(channel_name, {"type": "socket.evicted"})
-        except Exception as error:  # the layer is away: the old tab stays, no harm done
-            _admission_failures.failed(error)
-        self.admitted = True
-        self.messages = TokenBucket(CLIENT_MESSAGES_PER_SECOND, CLIENT_MESSAGE_BURST)
-        self.flooded = False
 
         self.sent_versions: dict[int, int] = {}
         self.ticket_names: dict[int, str] = {}
@@ -148,19 +81,10 @@ class FunctionConsumer(AsyncWebsocketConsumer):
             self._sender.cancel()
         if self.hub is not None:
             await hubs().leave(self.function.pk, self)
-        if getattr(self, "admitted", False):
-            try:
-                await socket_caps().leave(self.identity)
-            except REDIS_ERRORS as error:  # its entry ages out after SOCKET_TTL
-                _cap_release_failures.failed(error)
+        await self.release_socket()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.flooded:
-            return  # closing already; what is still in flight is dropped
-        if not self.messages.take():
-            self.flooded = True
-            self._ignore("flood")
-            await self.close(code=CLOSE_POLICY_VIOLATION)
+        if await self.flooding():
             return
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
         if size > MAX_CLIENT_MESSAGE_BYTES:
@@ -177,8 +101,8 @@ class FunctionConsumer(AsyncWebsocketConsumer):
                     self._ignore("unknown")
                 # {"type": "ping"} is a keep-alive: nothing to answer.
 
-    async def socket_evicted(self, message: dict) -> None:
-        await self.close(code=CLOSE_TOO_MANY_TABS)
+    def on_flood(self) -> None:
+        self._ignore("flood")
 
     # --- pushes from the hub --------------------------------------------------------------
 

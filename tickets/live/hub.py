@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -38,7 +37,7 @@ from presence.store import heartbeat_interval, presence_store
 from tickets.live import fragments
 from tickets.live.coalesce import AvailabilityBatch, Coalescer, newest_availability
 from tickets.live.publisher import PUSH_INTERVAL, function_group
-from tickets.live.registry import LiveSocket, LocalSockets, local_sockets
+from tickets.live.registry import LiveSocket, LocalSockets, Rooms, local_sockets, per_loop
 from tickets.models import Function
 from tickets.services import broadcasts
 from tickets.services.availability import Catalogue, TicketAvailability, catalogue_of
@@ -64,6 +63,7 @@ class FunctionHub:
 
     def __init__(self, function_id: int, local: LocalSockets) -> None:
         self.function_id = function_id
+        self.scope = function_id  # its sockets' key in LocalSockets
         self.group = function_group(function_id)
         self._local = local
         self._layer = get_channel_layer()
@@ -255,49 +255,18 @@ def _catalogue(function_id: int) -> Catalogue:
     return catalogue_of(Function(pk=function_id))
 
 
-class Hubs:
+class Hubs(Rooms[int, FunctionHub]):
     """The hubs of one event loop, created with the first socket of a function and
     stopped with its last. Joining and leaving a hub is what puts a socket in, and takes it
     out of, the process's registry of sockets."""
 
     def __init__(self, local: LocalSockets) -> None:
-        self.local = local
-        self._hubs: dict[int, FunctionHub] = {}
-        self._lock = asyncio.Lock()
-
-    async def join(self, function_id: int, socket: LiveSocket, step: str) -> FunctionHub:
-        async with self._lock:
-            hub = self._hubs.get(function_id)
-            if hub is None:
-                hub = FunctionHub(function_id, self.local)
-                await hub.start()
-                self._hubs[function_id] = hub
-            self.local.add(function_id, socket)
-        if socket.identity.counted:
-            await hub.presence.join(socket.identity.person, step)
-        return hub
-
-    async def leave(self, function_id: int, socket: LiveSocket) -> None:
-        async with self._lock:
-            hub = self._hubs.get(function_id)
-            if hub is None:
-                return
-            self.local.discard(function_id, socket)
-            if socket.identity.counted:
-                hub.presence.leave(socket.identity.person)
-            if not hub.sockets:
-                del self._hubs[function_id]
-                await hub.stop()
+        super().__init__(local, FunctionHub)
 
 
-_hubs_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hubs] = (
-    weakref.WeakKeyDictionary()
-)
+_hubs_of_loop = per_loop(lambda: Hubs(local_sockets()))
 
 
 def hubs() -> Hubs:
     """The hubs of the running loop: one per server process (tests run a loop each)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _hubs_by_loop:
-        _hubs_by_loop[loop] = Hubs(local_sockets())
-    return _hubs_by_loop[loop]
+    return _hubs_of_loop()

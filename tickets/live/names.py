@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from uuid import UUID
 
 from channels.db import database_sync_to_async
@@ -40,7 +39,7 @@ from presence.local import FunctionPresence
 from presence.store import PresenceCounts, heartbeat_interval, presence_store
 from tickets.live.hub import PRESENCE_INTERVAL
 from tickets.live.publisher import publisher
-from tickets.live.registry import LiveSocket, LocalSockets, local_sockets
+from tickets.live.registry import LiveSocket, LocalSockets, Rooms, local_sockets, per_loop
 from tickets.models import Registration, Ticket
 from tickets.services import names
 
@@ -209,47 +208,17 @@ def _seats(registration_id: UUID, ticket_ids: list[int]) -> tuple[list[Ticket], 
     return seats, names.names_open(registration.function)
 
 
-class NamesRooms:
+class NamesRooms(Rooms[UUID, NamesRoom]):
     """The rooms of one event loop, created with a registration's first names socket and
     stopped with its last (as tickets.live.hub.Hubs does for functions)."""
 
     def __init__(self, local: LocalSockets) -> None:
-        self.local = local
-        self._rooms: dict[UUID, NamesRoom] = {}
-        self._lock = asyncio.Lock()
-
-    async def join(self, registration_id: UUID, socket: LiveSocket) -> NamesRoom:
-        async with self._lock:
-            room = self._rooms.get(registration_id)
-            if room is None:
-                room = NamesRoom(registration_id, self.local)
-                await room.start()
-                self._rooms[registration_id] = room
-            self.local.add(room.scope, socket)  # type: ignore[arg-type]
-        if socket.identity.counted:
-            await room.presence.join(socket.identity.person, NAMING_STEP)
-        return room
-
-    async def leave(self, registration_id: UUID, socket: LiveSocket) -> None:
-        async with self._lock:
-            room = self._rooms.get(registration_id)
-            if room is None:
-                return
-            self.local.discard(room.scope, socket)  # type: ignore[arg-type]
-            if socket.identity.counted:
-                room.presence.leave(socket.identity.person)
-            if not room.sockets:
-                del self._rooms[registration_id]
-                await room.stop()
+        super().__init__(local, NamesRoom)
 
 
-_rooms_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, NamesRooms] = (
-    weakref.WeakKeyDictionary()
-)
+_rooms_of_loop = per_loop(lambda: NamesRooms(local_sockets()))
 
 
 def rooms() -> NamesRooms:
-    loop = asyncio.get_running_loop()
-    if loop not in _rooms_by_loop:
-        _rooms_by_loop[loop] = NamesRooms(local_sockets())
-    return _rooms_by_loop[loop]
+    """The names rooms of the running loop."""
+    return _rooms_of_loop()

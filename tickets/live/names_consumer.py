@@ -19,36 +19,24 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 from django.urls import reverse
 
-from common.buyers import buyer_key_of
-from common.client import client_address
 from common.failures import REDIS_ERRORS
 from presence.store import PresenceCounts
 from tickets.live import fragments
-from tickets.live.consumer import (
-    CLIENT_MESSAGE_BURST,
-    CLIENT_MESSAGES_PER_SECOND,
-    CLOSE_POLICY_VIOLATION,
-    CLOSE_TOO_MANY_TABS,
-    CLOSE_TRY_AGAIN_LATER,
-    TokenBucket,
-    _admission_failures,
-    _cap_release_failures,
-)
+from tickets.live.admission import CappedSocket
 from tickets.live.names import (
+    NAMING_STEP,
     NamesRoom,
     others_than,
     presence_fragment,
     rooms,
     seat_fragment,
 )
-from tickets.live.registry import SocketIdentity, socket_caps
 from tickets.models import Registration, Ticket
 from tickets.services import names
 
 
-class NamesConsumer(AsyncWebsocketConsumer):
+class NamesConsumer(CappedSocket, AsyncWebsocketConsumer):
     room: NamesRoom | None = None
-    admitted = False
 
     async def connect(self) -> None:
         page = await _page_of(self.scope)
@@ -56,36 +44,12 @@ class NamesConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept: the handshake is refused (403)
             return
         self.registration, self.post_url = page
-        session = self.scope.get("session")
-        buyer_key = session and buyer_key_of(session)
-        self.identity = SocketIdentity(
-            channel=self.channel_name,
-            person=buyer_key or self.channel_name,
-            address=client_address(self.scope),
-            counted=bool(buyer_key),
-        )
-        try:
-            admission = await socket_caps().admit(self.identity)
-        except REDIS_ERRORS as error:
-            _admission_failures.failed(error)
-            await self.accept()
-            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+        if not await self.admit_socket():
             return
-        if not admission.admitted:
-            await self.close()
-            return
-        try:
-            for channel_name in admission.evict:
-                await self.channel_layer.send(channel_name, {"type": "socket.evicted"})
-        except Exception as error:
-            _admission_failures.failed(error)
-        self.admitted = True
-        self.messages = TokenBucket(CLIENT_MESSAGES_PER_SECOND, CLIENT_MESSAGE_BURST)
-        self.flooded = False
         self._pending_html: list[str] = []
         self._pending_presence: PresenceCounts | None = None
         self._wake = asyncio.Event()
-        self.room = await rooms().join(self.registration.pk, self)
+        self.room = await rooms().join(self.registration.pk, self, NAMING_STEP)
         await self.accept()
         await self.send(text_data=await self._snapshot())
         self._sender = asyncio.create_task(self._send_pushes())
@@ -95,24 +59,13 @@ class NamesConsumer(AsyncWebsocketConsumer):
             self._sender.cancel()
         if self.room is not None:
             await rooms().leave(self.registration.pk, self)
-        if self.admitted:
-            try:
-                await socket_caps().leave(self.identity)
-            except REDIS_ERRORS as error:
-                _cap_release_failures.failed(error)
+        await self.release_socket()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.flooded:
-            return
-        if not self.messages.take():
-            self.flooded = True
-            await self.close(code=CLOSE_POLICY_VIOLATION)
+        if await self.flooding():
             return
         # Pages send nothing but keep-alives ({"type": "ping"}): whatever arrives within the
         # rate is ignored, past it the socket closes.
-
-    async def socket_evicted(self, message: dict) -> None:
-        await self.close(code=CLOSE_TOO_MANY_TABS)
 
     # --- what the room offers (tickets.live.registry.LiveSocket) -----------------------------
 

@@ -1,11 +1,14 @@
 """Which live sockets this server process holds, and the caps on sockets across processes.
 
-Two things, side by side:
+Three things, side by side:
 
 - `LocalSockets` (`local_sockets()`): the one record of the sockets this process holds,
   by function and by person. Hubs fan out to the sockets of their function from it,
   presence asks it whether a person still has a socket here, and the refresher below
   heartbeats every entry of it. Nothing else keeps a set of sockets.
+- `Rooms` (and `per_loop`): what a page's sockets join, a function's hub
+  (tickets.live.hub.Hubs) or a registration's names room (tickets.live.names.NamesRooms),
+  started with its first socket and stopped with its last, one set per event loop.
 - `SocketCaps` (`socket_caps()`): admission, the one job that needs every process's
   sockets. Per browser session the newest LIVE_MAX_SOCKETS_PER_SESSION are kept (older
   ones are told to close with 4001: they may live in another server process, so the
@@ -31,8 +34,9 @@ import threading
 import time
 import weakref
 from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from django.conf import settings
 
@@ -127,18 +131,93 @@ class LocalSockets:
         return sum(len(sockets) for sockets in self._by_function.values())
 
 
-_local_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LocalSockets] = (
-    weakref.WeakKeyDictionary()
-)
+T = TypeVar("T")
+
+
+def per_loop(factory: Callable[[], T]) -> Callable[[], T]:
+    """`factory()` made once per running event loop: a server process runs one loop, so
+    that is once per process, and tests (a loop each) each start with a fresh one. Held
+    weakly, so a closed loop takes its objects with it."""
+    made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = weakref.WeakKeyDictionary()
+
+    def of_running_loop() -> T:
+        loop = asyncio.get_running_loop()
+        if loop not in made:
+            made[loop] = factory()
+        return made[loop]
+
+    return of_running_loop
+
+
+_local_of_loop = per_loop(LocalSockets)
 
 
 def local_sockets() -> LocalSockets:
     """The registry of the running loop: a server process runs one loop, so this is the
     process's (tests run a loop each, and each starts empty)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _local_by_loop:
-        _local_by_loop[loop] = LocalSockets()
-    return _local_by_loop[loop]
+    return _local_of_loop()
+
+
+# --- rooms: what a page's sockets join -------------------------------------------------------
+
+
+class _Presence(Protocol):
+    async def join(self, person: str, step: str) -> None: ...
+    def leave(self, person: str) -> None: ...
+
+
+class Room(Protocol):
+    """A fan-out to the sockets of one thing (a function's hub, a registration's names
+    room): its sockets are those of `scope` in LocalSockets."""
+
+    scope: Hashable
+    presence: _Presence
+
+    @property
+    def sockets(self) -> list[LiveSocket]: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+K = TypeVar("K", bound=Hashable)
+R = TypeVar("R", bound=Room)
+
+
+class Rooms(Generic[K, R]):
+    """The rooms of one event loop, created with the first socket of their key and stopped
+    with its last. Joining and leaving a room is what puts a socket in, and takes it out
+    of, the process's registry of sockets, and a counted socket's person in and out of the
+    room's presence."""
+
+    def __init__(self, local: LocalSockets, make_room: Callable[[K, LocalSockets], R]) -> None:
+        self.local = local
+        self._make_room = make_room
+        self._rooms: dict[K, R] = {}
+        self._lock = asyncio.Lock()
+
+    async def join(self, key: K, socket: LiveSocket, step: str) -> R:
+        async with self._lock:
+            room = self._rooms.get(key)
+            if room is None:
+                room = self._make_room(key, self.local)
+                await room.start()
+                self._rooms[key] = room
+            self.local.add(room.scope, socket)  # type: ignore[arg-type]
+        if socket.identity.counted:
+            await room.presence.join(socket.identity.person, step)
+        return room
+
+    async def leave(self, key: K, socket: LiveSocket) -> None:
+        async with self._lock:
+            room = self._rooms.get(key)
+            if room is None:
+                return
+            self.local.discard(room.scope, socket)  # type: ignore[arg-type]
+            if socket.identity.counted:
+                room.presence.leave(socket.identity.person)
+            if not room.sockets:
+                del self._rooms[key]
+                await room.stop()
 
 
 async def keep_socket_entries_fresh_forever() -> None:

@@ -26,9 +26,8 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare, salted_hmac
 
-from common import ratelimit
+from common import ratelimit, tokens
 from common.links import absolute_url
 from outbox import services as outbox
 from outbox.models import OutboxMessage
@@ -64,12 +63,15 @@ FINDABLE_STATUSES = (
 def manage_token(registration: Registration) -> str:
     """Signed for this registration and its current key: reissuing the key (a new
     `manage_key`) revokes every earlier link."""
-    value = f"{registration.pk}:{registration.manage_key}"
-    return salted_hmac(_MANAGE_SALT, value, algorithm="sha256").hexdigest()[:40]
+    return tokens.sign(_MANAGE_SALT, _manage_value(registration))
 
 
 def manage_token_is_valid(registration: Registration, token: str) -> bool:
-    return constant_time_compare(manage_token(registration), token)
+    return tokens.matches(_MANAGE_SALT, _manage_value(registration), token)
+
+
+def _manage_value(registration: Registration) -> str:
+    return f"{registration.pk}:{registration.manage_key}"
 
 
 def manage_path(registration: Registration) -> str:

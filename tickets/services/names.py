@@ -29,8 +29,8 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
+from common import tokens
 from tickets.models import (
     SEATS_PER_LODGE_TABLE,
     Attendee,
@@ -51,7 +51,7 @@ from tickets.services.exceptions import (
     UnknownSeat,
 )
 from tickets.services.locking import lock_registration
-from tickets.services.registrations import MASON_WITHOUT_LODGE, lodge_missing
+from tickets.services.registrations import MASON_WITHOUT_LODGE, AttendeeDetails, lodge_missing
 from tickets.signals import (
     RegistrationChange,
     attendee_details_changed_on_commit,
@@ -82,17 +82,10 @@ class SeatDetails:
     lodge_name: str = ""
     lodge_number: str = ""
 
-    # Copied as they are onto the Attendee row (dietary_needs as a list).
-    FIELDS: ClassVar[tuple[str, ...]] = (
-        "attendee_type",
-        "title",
-        "first_name",
-        "last_name",
-        "email",
-        "dietary_requirements",
-        "special_needs",
-        "lodge_name",
-        "lodge_number",
+    # Copied as they are onto the Attendee row (dietary_needs as a list): what the
+    # wizard saves, less the phone, which the names page does not ask for.
+    FIELDS: ClassVar[tuple[str, ...]] = tuple(
+        name for name in AttendeeDetails.SAVED_FIELDS if name != "phone"
     )
 
 
@@ -252,9 +245,7 @@ def name_seat(
 def share_token(registration: Registration) -> str:
     """The registration's id and a signature over it and its current share key: a new key
     revokes every earlier link, an empty one makes none valid."""
-    signature = salted_hmac(
-        _SHARE_SALT, f"{registration.pk}:{registration.share_key}", algorithm="sha256"
-    ).hexdigest()[:40]
+    signature = tokens.sign(_SHARE_SALT, _share_value(registration))
     return f"{registration.pk.hex}{signature}"
 
 
@@ -269,9 +260,20 @@ def registration_of_share_token(token: str) -> Registration | None:
         .exclude(share_key="")
         .first()
     )
-    if registration is None or not constant_time_compare(share_token(registration), token):
+    if registration is None or not _is_share_token_of(registration, token):
         return None
     return registration
+
+
+def _share_value(registration: Registration) -> str:
+    return f"{registration.pk}:{registration.share_key}"
+
+
+def _is_share_token_of(registration: Registration, token: str) -> bool:
+    # The id part as share_token writes it (lower-case hex), then the signature.
+    return token[:_UUID_HEX] == registration.pk.hex and tokens.matches(
+        _SHARE_SALT, _share_value(registration), token[_UUID_HEX:]
+    )
 
 
 def offers_share_link(registration: Registration) -> bool:

@@ -77,15 +77,10 @@ class AttendeeDetails:
 
     # Text fields copied as they are onto the Attendee row (dietary_needs, a list, is
     # kept beside them: DIETARY_NEEDS in drafts).
+    # In the order the form shows them.
     SAVED_FIELDS: ClassVar[tuple[str, ...]] = (
         "attendee_type",
-        "title",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "dietary_requirements",
-        "special_needs",
+        *Attendee.PERSONAL_FIELDS,
         "lodge_name",
         "lodge_number",
     )

@@ -23,15 +23,7 @@ from django.utils import timezone
 from tickets.models import Attendee, Registration, WaitlistEntry
 
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
-ATTENDEE_FIELDS = (
-    "title",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "dietary_requirements",
-    "special_needs",
-)
+ATTENDEE_FIELDS = Attendee.PERSONAL_FIELDS
 # Dietary needs say something of a person's health: blanked with the rest.
 ATTENDEE_LIST_FIELDS = ("dietary_needs",)
 

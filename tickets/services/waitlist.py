@@ -36,8 +36,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
+from common import tokens
 from common.links import absolute_url
 from outbox import services as outbox
 from outbox.models import OutboxMessage
@@ -298,12 +298,15 @@ _ENTRY_SALT = "lodgetix.waitlist-entry"
 
 def entry_token(entry: WaitlistEntry) -> str:
     """Signed for this entry and its key, in the style of the manage link."""
-    value = f"{entry.uuid}:{entry.access_key}"
-    return salted_hmac(_ENTRY_SALT, value, algorithm="sha256").hexdigest()[:40]
+    return tokens.sign(_ENTRY_SALT, _entry_value(entry))
 
 
 def entry_token_is_valid(entry: WaitlistEntry, token: str) -> bool:
-    return constant_time_compare(entry_token(entry), token)
+    return tokens.matches(_ENTRY_SALT, _entry_value(entry), token)
+
+
+def _entry_value(entry: WaitlistEntry) -> str:
+    return f"{entry.uuid}:{entry.access_key}"
 
 
 def entry_link(entry: WaitlistEntry) -> str:

@@ -1,9 +1,7 @@
-import signal
-import threading
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from common import loops
 from outbox.delivery import Delivery, deliver
 from outbox.loop import Sender
 
@@ -17,12 +15,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--loop", action="store_true", help="Keep delivering until stopped.")
-        parser.add_argument(
-            "--interval",
-            type=float,
-            default=settings.OUTBOX_SEND_INTERVAL,
-            help="Seconds between passes with --loop (default: %(default)s).",
+        loops.add_loop_arguments(
+            parser,
+            default_interval=settings.OUTBOX_SEND_INTERVAL,
+            loop_help="Keep delivering until stopped.",
+            interval_help="Seconds between passes with --loop",
         )
         parser.add_argument(
             "--batch",
@@ -32,8 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, loop: bool, interval: float, batch: int, **options) -> None:
-        if interval <= 0:
-            raise CommandError("--interval must be a positive number of seconds.")
+        loops.check_interval(interval)
         if batch < 1:
             raise CommandError("--batch must be at least 1.")
         if loop:
@@ -56,12 +52,9 @@ class Command(BaseCommand):
         self.stdout.write(str(total))
 
     def _loop(self, interval: float, batch: int) -> None:
-        stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
-        signal.signal(signal.SIGINT, lambda signum, frame: stopped.set())
+        stopped = loops.stop_on_signals()
         sender = Sender(interval, batch).start()
         self.stdout.write(f"Sending the outbox every {interval:g}s; Ctrl-C to stop.")
-        while not stopped.wait(0.2):
-            pass
+        loops.sleep_unless_stopped(stopped)
         sender.stop()
         self.stdout.write("Sender stopped.")

@@ -7,10 +7,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.support.factories import hold, make_ticket_type, refreshed, staff_user
+from tests.support.factories import hold, make_ticket_type, refreshed, staff_user, waiters
 from tests.support.http import admin_action
 from tickets.models import AuditEntry, WaitlistEntry
-from tickets.services import waitlist
 
 pytestmark = pytest.mark.django_db
 
@@ -19,19 +18,7 @@ pytestmark = pytest.mark.django_db
 def queue():
     ticket_type = make_ticket_type(capacity=1, name="Banquet seat")
     hold(ticket_type, 1, buyer="holder")
-    entries = [
-        waitlist.join(
-            waitlist.JoinRequest(
-                function=ticket_type.event.function,
-                ticket_type_id=ticket_type.pk,
-                quantity=1,
-                name=f"Waiter {n}",
-                email=f"w{n}@example.com",
-            )
-        )
-        for n in range(3)
-    ]
-    return ticket_type, entries
+    return ticket_type, waiters(ticket_type, 3)
 
 
 def logged_in(*codenames: str) -> Client:

@@ -23,7 +23,7 @@ from tests.support.sockets import (
     next_fragments,
     open_socket,
 )
-from tickets.live import consumer
+from tickets.live import admission, consumer
 from tickets.live.hub import hubs
 from tickets.live.registry import socket_caps
 from tickets.models import Hold, Registration
@@ -193,7 +193,7 @@ async def test_a_session_keeps_its_ten_newest_sockets(function_with_two_ticket_t
     newest, connected = await open_socket(function, session)
     assert connected
     closed = await sockets[0].receive_output(timeout=RECEIVE_TIMEOUT)
-    assert closed == {"type": "websocket.close", "code": consumer.CLOSE_TOO_MANY_TABS}
+    assert closed == {"type": "websocket.close", "code": admission.CLOSE_TOO_MANY_TABS}
     assert await sockets[1].receive_nothing(timeout=0.2)
     for socket in [*sockets[1:], newest]:
         await socket.disconnect()
@@ -296,14 +296,14 @@ async def test_sockets_of_a_function_share_one_hub_that_stops_with_the_last(
     second, _ = await open_socket(function, await new_session("b"))
     await next_fragments(first)
     await next_fragments(second)
-    assert list(hubs()._hubs) == [function.pk]
-    assert len(hubs()._hubs[function.pk].sockets) == 2
+    assert list(hubs()._rooms) == [function.pk]
+    assert len(hubs()._rooms[function.pk].sockets) == 2
     await async_hold(banquet, 1, buyer="c")
     for socket in (first, second):
         assert f"availability-{banquet.pk}" in await next_fragments(socket)
     await first.disconnect()
     await second.disconnect()
-    assert hubs()._hubs == {}
+    assert hubs()._rooms == {}
 
 
 async def test_sockets_without_a_session_are_not_counted_as_people(settings, db):
@@ -340,13 +340,13 @@ async def test_a_flooding_socket_is_closed_with_a_policy_violation(
     function, _, _ = function_with_two_ticket_types
     socket, _ = await open_socket(function, await new_session("me"))
     await next_fragments(socket)
-    for _ in range(consumer.CLIENT_MESSAGE_BURST):  # a burst is fine
+    for _ in range(admission.CLIENT_MESSAGE_BURST):  # a burst is fine
         await socket.send_to(text_data=json.dumps({"type": "ping"}))
     assert await socket.receive_nothing(timeout=0.2)
-    for _ in range(consumer.CLIENT_MESSAGE_BURST):  # a flood is not
+    for _ in range(admission.CLIENT_MESSAGE_BURST):  # a flood is not
         await socket.send_to(text_data=json.dumps({"type": "ping"}))
     closed = await socket.receive_output(timeout=RECEIVE_TIMEOUT)
-    assert closed == {"type": "websocket.close", "code": consumer.CLOSE_POLICY_VIOLATION}
+    assert closed == {"type": "websocket.close", "code": admission.CLOSE_POLICY_VIOLATION}
 
 
 async def test_with_redis_stopped_a_new_socket_is_told_to_try_again_later(
@@ -360,4 +360,4 @@ async def test_with_redis_stopped_a_new_socket_is_told_to_try_again_later(
     socket, connected = await open_socket(function, await new_session("me"))
     assert connected
     closed = await socket.receive_output(timeout=RECEIVE_TIMEOUT)
-    assert closed == {"type": "websocket.close", "code": consumer.CLOSE_TRY_AGAIN_LATER}
+    assert closed == {"type": "websocket.close", "code": admission.CLOSE_TRY_AGAIN_LATER}

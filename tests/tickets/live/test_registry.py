@@ -121,7 +121,7 @@ async def test_a_socket_is_in_the_registry_while_open_and_only_then():
     assert held.identity.person == "registered"
     assert held.identity.address == "203.0.113.7"  # common.client.client_address
     assert local.identities() == [held.identity]
-    assert hubs()._hubs[function.pk].sockets == [held]
+    assert hubs()._rooms[function.pk].sockets == [held]
     await socket_caps().heartbeat(local.identities())  # what the refresher does
     await socket.disconnect()
     assert local.of_function(function.pk) == []

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from lodgetix.asgi import websocket_app
-from tests.support.factories import hold, make_ticket_type, staff_user
+from tests.support.factories import hold, make_ticket_type, staff_user, waiters
 from tests.support.html import elements_by_id, elements_with
 from tests.support.sockets import (
     HOST,
@@ -35,23 +35,10 @@ async def open_entry_socket(entry, session_key):
 
 
 @database_sync_to_async
-def sold_out_with_queue(waiters: int):
+def sold_out_with_queue(count: int):
     ticket_type = make_ticket_type(capacity=1)
     holder = hold(ticket_type, 1, buyer="holder").registration
-    entries = [
-        waitlist.join(
-            waitlist.JoinRequest(
-                function=ticket_type.event.function,
-                ticket_type_id=ticket_type.pk,
-                quantity=1,
-                name=f"Waiter {n}",
-                email=f"w{n}@example.com",
-                buyer_key=f"waiter-{n}",
-            )
-        )
-        for n in range(waiters)
-    ]
-    return ticket_type, holder, entries
+    return ticket_type, holder, waiters(ticket_type, count, with_buyer_keys=True)
 
 
 def entry_of(fragments):

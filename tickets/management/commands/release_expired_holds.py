@@ -1,11 +1,10 @@
 import logging
-import signal
-import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connections
 
+from common import loops
 from common.health import beat
 from common.housekeeping import Schedule
 from outbox.loop import Sender
@@ -25,12 +24,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--loop", action="store_true", help="Keep sweeping until stopped.")
-        parser.add_argument(
-            "--interval",
-            type=float,
-            default=settings.HOLD_SWEEP_INTERVAL,
-            help="Seconds between sweeps with --loop (default: %(default)s).",
+        loops.add_loop_arguments(
+            parser,
+            default_interval=settings.HOLD_SWEEP_INTERVAL,
+            loop_help="Keep sweeping until stopped.",
+            interval_help="Seconds between sweeps with --loop",
         )
         parser.add_argument(
             "--without-mail",
@@ -39,25 +37,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, loop: bool, interval: float, without_mail: bool, **options) -> None:
-        if interval <= 0:
-            raise CommandError("--interval must be a positive number of seconds.")
+        loops.check_interval(interval)
         if not loop:
             self._report(release_expired_holds(), always=True)
             return
-        stopping = False
-
-        def stop(signum, frame) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stopped = loops.stop_on_signals()
         self.stdout.write(f"Sweeping expired holds every {interval:g}s; Ctrl-C to stop.")
         housekeeping = Schedule(settings.HOUSEKEEPING_INTERVAL)
         # On its own thread: a send waits up to EMAIL_TIMEOUT at every step, and holds
         # must expire on time whatever the mail server does.
         sender = None if without_mail else Sender().start()
-        while not stopping:
+        while not stopped.is_set():
             # Before the sweep, so a sweep that hangs (or a stopped process) stops the
             # beats, and /readyz says "sweeper": "stale" (common/health.py).
             beat("sweeper")
@@ -72,9 +62,7 @@ class Command(BaseCommand):
             # shape. Each job logs its own failure and is tried again next time.
             for line in housekeeping.run_due():
                 self.stdout.write(f"Housekeeping: {line}")
-            deadline = time.monotonic() + interval
-            while not stopping and time.monotonic() < deadline:
-                time.sleep(min(0.2, interval))
+            loops.sleep_unless_stopped(stopped, interval)
         if sender is not None and not sender.stop():
             self.stdout.write("Left a mail send in progress to finish or time out.")
         self.stdout.write("Sweeper stopped.")
