@@ -146,11 +146,19 @@ def _await(predicate: Callable[[], bool], timeout: float, what: str, poll: float
 
 class OwnPostgres:
     """A PostgreSQL cluster initialised in `root`, on a free port, with trust auth for
-    role `postgres`. As root it runs as the `postgres` OS user (PostgreSQL refuses root)."""
+    role `postgres`. As root it runs as the `postgres` OS user (PostgreSQL refuses root).
+
+    It listens on 127.0.0.1 and on each address of `listen_also`, and trusts connections
+    from each network of `trusted` (CIDR): hosts in network namespaces (bench/netns.py)
+    reach it over their links, where 127.0.0.1 is their own."""
 
     DATABASE = "lodgetix_faults"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, listen_also: tuple[str, ...] = (), trusted: tuple[str, ...] = ()
+    ) -> None:
+        self.listen = (HOST, *listen_also)
+        self.trusted = trusted
         self.port = free_port()
         self.data = root / "pg"
         self.log = root / "pglog" / "postgres.log"
@@ -166,8 +174,8 @@ class OwnPostgres:
             found = Path(shutil.which("pg_ctl")).resolve().parent
         return found
 
-    def url(self, database: str = DATABASE) -> str:
-        return f"postgres://postgres@{HOST}:{self.port}/{database}"
+    def url(self, database: str = DATABASE, host: str = HOST) -> str:
+        return f"postgres://postgres@{host}:{self.port}/{database}"
 
     def conninfo(self, database: str = DATABASE) -> str:
         return f"host={HOST} port={self.port} user=postgres dbname={database} connect_timeout=3"
@@ -190,12 +198,16 @@ class OwnPostgres:
                 shutil.chown(directory, self.user, self.user)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
                   "-E", "UTF8", "--no-sync", "--no-instructions")  # fmt: skip
+        if self.trusted:
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.writelines(f"host all all {network} trust\n" for network in self.trusted)
 
     def start(self) -> None:
         # Durability off: this cluster is thrown away, and fsyncs would take the shared
         # machine's disk from the services it runs beside.
         options = (
-            f"-p {self.port} -k {self.data} -c listen_addresses={HOST} -c fsync=off "
+            f"-p {self.port} -k {self.data} -c listen_addresses={','.join(self.listen)} "
+            "-c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB "
             "-c max_connections=200"
         )
@@ -267,16 +279,28 @@ def processes_with_env(entry: str) -> list[int]:
 
 
 class Shape:
-    """The production shape on the rig's services, in a run directory of its own."""
+    """The production shape on the rig's services, in a run directory of its own; with
+    `netns`, inside that network namespace, nginx listening on `host` (its address there)."""
 
-    def __init__(self, root: Path, env: dict[str, str], http_workers: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        env: dict[str, str],
+        http_workers: int,
+        *,
+        host: str = HOST,
+        netns: str | None = None,
+    ) -> None:
         self.port = free_port()
         self.run_dir = root / f"serve-{self.port}"
         self.http_workers = http_workers
         self.env = {**env, "LODGETIX_SERVE_RUN_DIR": str(self.run_dir)}
+        command = [*serve_command(self.port), "--host", host, "--http-workers", str(http_workers)]
         self.process = ServerProcess(
             "production shape (faults)",
-            [*serve_command(self.port), "--http-workers", str(http_workers)],
+            # `ip netns exec` enters the namespace and execs: the pid stays supervisord's.
+            ["ip", "netns", "exec", netns, *command] if netns else command,
+            host=host,
             port=self.port,
             env=self.env,
             new_session=True,
@@ -345,8 +369,16 @@ class Rig:
     and a fresh shape per fault (`fresh_services`), so one fault's damage is not the next
     one's. A context manager: leaving it stops everything and removes its directory."""
 
-    def __init__(self, *, http_workers: int = 2, keep_dir: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        http_workers: int = 2,
+        keep_dir: bool = False,
+        listen_also: tuple[str, ...] = (),
+        trusted: tuple[str, ...] = (),
+    ) -> None:
         self.http_workers = http_workers
+        self.listen_also, self.trusted = listen_also, trusted
         self.keep_dir = keep_dir
         self.root: Path | None = None
         self.postgres: OwnPostgres | None = None
@@ -357,7 +389,7 @@ class Rig:
         try:
             # The postgres OS user must reach its data directory inside.
             self.root.chmod(0o711)
-            self.postgres = OwnPostgres(self.root)
+            self.postgres = OwnPostgres(self.root, self.listen_also, self.trusted)
             self.postgres.init()
             self.postgres.start()
             self.postgres.create_database()

@@ -139,13 +139,16 @@ class ServerProcess:
         start_timeout: float = 60.0,
         stop_timeout: float = 15.0,
         ready_path: str = "/",
+        host: str = HOST,
     ) -> None:
         self.name = name
         # `/healthz` for a server whose database is meant to be away (fault tests).
         self.ready_path = ready_path
         self.command = list(command)
         self.port = port
-        self.url = f"http://{HOST}:{port}"
+        # Another address for a server in a network namespace (bench/netns.py).
+        self.host = host
+        self.url = f"http://{host}:{port}"
         self.env = {**loopback_env(), **(env or {})}
         self.new_session = new_session
         self.start_timeout = start_timeout
@@ -191,7 +194,9 @@ class ServerProcess:
 
     def answers(self) -> bool:
         """Whether `GET ready_path` answers 200 OK now."""
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=self.READY_PROBE_TIMEOUT)
+        connection = http.client.HTTPConnection(
+            self.host, self.port, timeout=self.READY_PROBE_TIMEOUT
+        )
         try:
             connection.request("GET", self.ready_path)
             response = connection.getresponse()
@@ -256,9 +261,13 @@ def asgi_server(kind: str, env: Mapping[str, str] | None = None) -> ServerProces
 class RedisServer:
     """A redis-server child of our own on a free port, without persistence: stopping it
     loses everything in it, as a crashed cache does. Faults (stop, pause) are injected
-    into this one only, never into the shared Redis every other test and engineer uses."""
+    into this one only, never into the shared Redis every other test and engineer uses.
+    It listens on 127.0.0.1 and each address of `bind_also` (a network namespace's link)."""
 
-    def __init__(self, port: int | None = None, log: Path | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, log: Path | None = None, bind_also: Sequence[str] = ()
+    ) -> None:
+        self.bind = (HOST, *bind_also)
         self.port = port or free_port()
         self.url = f"redis://{HOST}:{self.port}/0"
         self.log = log
@@ -271,7 +280,7 @@ class RedisServer:
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
         try:
             self.process = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", HOST, "--save", "",
+                [binary, "--port", str(self.port), "--bind", *self.bind, "--save", "",
                  "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no"],
                 stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip

@@ -18,6 +18,7 @@ SCENARIOS: dict[str, str] = {
     "faults": "bench.scenarios.faults",
     "presence": "bench.scenarios.presence",
     "rush": "bench.scenarios.rush",
+    "scaleout": "bench.scenarios.scaleout",
     "waitlist": "bench.scenarios.waitlist",
 }
 NEEDS_DEVELOPMENT_REQUIREMENTS = (
