@@ -62,7 +62,7 @@ from bench.faults import (
     outcome_of,
 )
 from bench.measure import format_table, percentile
-from bench.netns import AppHost, AppHosts, NetnsError, unavailable
+from bench.netns import AppHosts, NetnsError, unavailable
 from bench.processes import RedisServer, raise_file_limit
 from bench.wire import KeepAliveClient, WireError
 from deployment import serve
@@ -73,6 +73,7 @@ HELP = (
     "hosts, and host A killed."
 )
 
+LIVE_CAPACITY = 100_000  # the live-path function's seats: never the limit
 LIVE_GOAL_P99 = 0.5  # seconds, hold to fragment on any viewer (docs/design.md §4)
 PRESENCE_TOTAL = re.compile(rb'id="presence"[^>]*?data-total="(\d+)"')
 # A ghost leaves at the TTL after its last heartbeat; the count is then taken and pushed
@@ -126,6 +127,7 @@ class ScaleResult:
     presence_shown: dict[str, list[int | None]] = field(default_factory=dict)
     same_host: list[float] = field(default_factory=list)  # s, hold request to fragment
     cross_host: list[float] = field(default_factory=list)
+    hold_answers: list[float] = field(default_factory=list)  # s, hold request to its 303
     live_missed: int = 0  # fragments never seen within the wait
     live_holds: Counter = field(default_factory=Counter)
     seats: int = 0
@@ -176,7 +178,9 @@ class ScaleResult:
                 f"{LIVE_GOAL_P99 * 1000:.0f} ms"
             )
         if self.presence_converged is None:
-            misses.append(f"presence never counted both hosts on every viewer: {self.presence_shown}")
+            misses.append(
+                f"presence never counted both hosts on every viewer: {self.presence_shown}"
+            )
         wanted = self.after_kill_holds.total()
         if not wanted or self.after_kill_holds["303 held"] != wanted or self.after_kill_missed:
             misses.append(
@@ -201,6 +205,8 @@ class ScaleResult:
         tried = ", ".join(f"{h} {n}" for h, n in self.attempts.items())
         shown = "; ".join(f"on {h}: {v}" for h, v in self.presence_shown.items())
         return [
+            ["hold request -> its 303 (context)", len(self.hold_answers),
+             _ms(self.hold_answers, 50), _ms(self.hold_answers, 99), "-", "-"],
             ["live: hold -> fragment, same host (baseline)", len(same),
              _ms(same, 50), _ms(same, 99), "-", "-"],
             ["live: hold -> fragment, other host", len(cross), _ms(cross, 50), _ms(cross, 99),
@@ -277,12 +283,15 @@ def run_scaleout(plan: Plan | None = None) -> ScaleResult:
         ttl=3.0 * plan.heartbeat,
     )
     try:
-        with network, Rig(
-            http_workers=plan.http_workers,
-            listen_also=network.gateways,
-            trusted=(str(network.network),),
-        ) as rig:
-            live = rig.seed(capacity=100_000)
+        with (
+            network,
+            Rig(
+                http_workers=plan.http_workers,
+                listen_also=network.gateways,
+                trusted=(str(network.network),),
+            ) as rig,
+        ):
+            live = rig.seed(capacity=LIVE_CAPACITY)
             scarce = rig.seed(capacity=plan.seats)
             with _hosts(rig, network, plan) as shapes:
                 asyncio.run(_measure(rig, shapes, live, scarce, plan, result))
@@ -344,16 +353,26 @@ async def _until(predicate: Callable[[], bool], within: float) -> float | None:
     return now()
 
 
-async def _hold(shape: Shape, seeded: Seeded) -> tuple[str, float, str]:
-    """A new person loads the page and holds one seat: (what they saw, when the hold
-    request was sent, what the page load answered)."""
+@dataclass(frozen=True)
+class HoldTry:
+    """A new person loaded the page and held one seat."""
+
+    outcome: str  # what they saw: "303 held", "409 refused", "timeout", ...
+    page: str  # what the page load answered
+    sent: float  # when the hold request was sent
+    answered: float
+
+
+async def _hold(shape: Shape, seeded: Seeded) -> HoldTry:
     client = KeepAliveClient(shape.url, timeout=REQUEST_TIMEOUT)
     sent = now()
+    page = "no answer"
     try:
-        page = await client.get(seeded.page)
-        cookies = page.cookies()
+        response = await client.get(seeded.page)
+        page = str(response.status)
+        cookies = response.cookies()
         if "csrftoken" not in cookies:
-            return f"page {page.status}", sent, str(page.status)
+            return HoldTry(f"page {page}", page, sent, now())
         headers = {
             "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
             "X-CSRFToken": cookies["csrftoken"],
@@ -361,11 +380,11 @@ async def _hold(shape: Shape, seeded: Seeded) -> tuple[str, float, str]:
         fields = {"ticket_type": seeded.ticket_type_ids[0], "quantity": 1}
         sent = now()
         response = await client.post_form(seeded.hold, fields, headers)
-        return outcome_of("hold", response), sent, str(page.status)
+        return HoldTry(outcome_of("hold", response), page, sent, now())
     except TimeoutError:
-        return "timeout", sent, "timeout"
+        return HoldTry("timeout", page, sent, now())
     except (OSError, WireError):
-        return "no answer", sent, "no answer"
+        return HoldTry("no answer", page, sent, now())
     finally:
         await client.close()
 
@@ -408,22 +427,15 @@ async def _measure(
         await asyncio.to_thread(_kill_host, shapes[dead])
         killed = now()
         survivors = [v for v in viewers if v.host == alive]
-        expected = 100_000 - result.live_holds["303 held"]
+        expected = LIVE_CAPACITY - result.live_holds["303 held"]
         for _ in range(plan.holds_after_kill):
-            outcome, sent, page = await _hold(shapes[alive], live)
-            result.after_kill_holds[outcome] += 1
-            result.after_kill_pages[page] += 1
-            if outcome != "303 held":
-                continue
-            expected -= 1
-            await _until(lambda: all(v.badges.get(live.ticket_type_ids[0], 1 << 30) <= expected
-                                     for v in survivors), 5)  # fmt: skip
-            for viewer in survivors:
-                at = viewer.first_at_or_below(live.ticket_type_ids[0], expected, sent)
-                if at is None:
-                    result.after_kill_missed += 1
-                else:
-                    result.after_kill_latency.append(at - sent)
+            tried, seen = await _hold_seen(shapes[alive], live, survivors, expected - 1)
+            result.after_kill_holds[tried.outcome] += 1
+            result.after_kill_pages[tried.page] += 1
+            if tried.outcome == "303 held":
+                expected -= 1
+            result.after_kill_missed += sum(1 for _v, latency in seen if latency is None)
+            result.after_kill_latency += [latency for _v, latency in seen if latency is not None]
         gone = await _until(
             lambda: all(v.presence == len(survivors) for v in survivors),
             result.ttl * 2 + 15,
@@ -446,26 +458,43 @@ async def _live_path(
 ) -> None:  # fmt: skip
     """One hold at a time, alternately on each host; the next once every viewer has shown
     this one (or 5 s passed), so each fragment belongs to one hold."""
-    ticket_type = live.ticket_type_ids[0]
     letters = list(shapes)
-    expected = 100_000
+    expected = LIVE_CAPACITY
     for index in range(plan.holds):
         source = letters[index % len(letters)]
-        outcome, sent, _page = await _hold(shapes[source], live)
-        result.live_holds[outcome] += 1
-        if outcome != "303 held":
+        tried, seen = await _hold_seen(shapes[source], live, viewers, expected - 1)
+        result.live_holds[tried.outcome] += 1
+        if tried.outcome != "303 held":
             continue
         expected -= 1
-        await _until(lambda: all(v.badges.get(ticket_type, 1 << 30) <= expected
-                                 for v in viewers), 5)  # fmt: skip
-        for viewer in viewers:
-            at = viewer.first_at_or_below(ticket_type, expected, sent)
-            if at is None:
+        result.hold_answers.append(tried.answered - tried.sent)
+        for viewer, latency in seen:
+            if latency is None:
                 result.live_missed += 1
             else:
-                (result.same_host if viewer.host == source else result.cross_host).append(
-                    at - sent
-                )
+                (result.same_host if viewer.host == source else result.cross_host).append(latency)
+
+
+async def _hold_seen(
+    shape: Shape, live: Seeded, viewers: list[HostViewer], available_after: int
+) -> tuple[HoldTry, list[tuple[HostViewer, float | None]]]:
+    """A hold, and for each viewer the seconds from its request until the viewer showed
+    `available_after` or fewer (None: not within 5 s); no viewers' figures if it failed."""
+    tried = await _hold(shape, live)
+    if tried.outcome != "303 held":
+        return tried, []
+    ticket_type = live.ticket_type_ids[0]
+
+    def shown() -> bool:
+        return all(v.badges.get(ticket_type, available_after + 1) <= available_after
+                   for v in viewers)  # fmt: skip
+
+    await _until(shown, 5)
+    seen = []
+    for viewer in viewers:
+        at = viewer.first_at_or_below(ticket_type, available_after, tried.sent)
+        seen.append((viewer, None if at is None else at - tried.sent))
+    return tried, seen
 
 
 async def _oversell(
@@ -552,7 +581,9 @@ def run(
     # A SIGTERM unwinds like Ctrl-C, through the finally blocks that take everything down.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        out.write(f"Two hosts, {viewers} viewers each, {holds} live holds, {seats} scarce seats...\n")
+        out.write(
+            f"Two hosts, {viewers} viewers each, {holds} live holds, {seats} scarce seats...\n"
+        )
         out.flush()
         result = run_scaleout(plan)
     except (NetnsError, FaultRigError) as error:
