@@ -10,17 +10,20 @@ children talk over unix sockets, but anything on 127.0.0.1 in there is the names
 Every name carries the run's tag (`lt<letter><tag>`, veths `...h` and `...n`, at most 15
 characters as Linux wants), so `leftovers()` finds exactly this run's namespaces and links,
 and leaving the context deletes them - Ctrl-C included. Deleting the host end of a veth
-deletes its pair; a namespace is deleted once no process runs in it, so the processes
-started inside must be stopped first (the caller's `finally`, inside this context).
+deletes its pair; a namespace lives on while a process runs in it, so whatever the
+caller's `finally` did not stop is killed before the namespace is deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import secrets
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from typing import Self
 
@@ -133,14 +136,36 @@ class AppHosts:
         _ip(*inside, "link", "set", host.veth_inner, "up")
         _ip(*inside, "link", "set", "lo", "up")
 
-    def cut(self, host: AppHost) -> None:
-        """Take the host off the network (its processes live on, unreachable)."""
-        _ip("link", "del", host.veth_host, check=False)
+    @staticmethod
+    def pids(host: AppHost) -> list[int]:
+        """Every process running in the host's namespace."""
+        return [int(pid) for pid in _ip("netns", "pids", host.netns, check=False).split()]
+
+    def kill(self, host: AppHost, first: int | None = None) -> None:
+        """The host dies: SIGKILL to every process in its namespace (`first` before the
+        rest: a supervisor, so it restarts nothing), until none is left. nginx clears its
+        environment and its workers carry no run directory in their command line, so
+        only the namespace finds them all."""
+        if first is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(first, signal.SIGKILL)
+        for _ in range(100):
+            pids = self.pids(host)
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)  # for the kernel to finish them
+        raise NetnsError(f"processes outlived SIGKILL in {host.netns}: {self.pids(host)}")
 
     def remove(self) -> None:
         """Delete every link and namespace of the run that exists (each step is tried,
-        whatever failed before it)."""
+        whatever failed before it). Anything still running inside is this run's, and
+        would keep the namespace alive: it is killed first."""
         for host in self.hosts:
+            with contextlib.suppress(NetnsError):
+                self.kill(host)
             _ip("link", "del", host.veth_host, check=False)
             _ip("netns", "del", host.netns, check=False)
 

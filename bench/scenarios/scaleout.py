@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
-import contextlib
 import os
 import re
 import signal
@@ -42,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 import psycopg
@@ -282,6 +282,7 @@ def run_scaleout(plan: Plan | None = None) -> ScaleResult:
         seats=plan.seats,
         ttl=3.0 * plan.heartbeat,
     )
+    root: str | None = None
     try:
         with (
             network,
@@ -291,15 +292,35 @@ def run_scaleout(plan: Plan | None = None) -> ScaleResult:
                 trusted=(str(network.network),),
             ) as rig,
         ):
+            root = str(rig.root)
             live = rig.seed(capacity=LIVE_CAPACITY)
             scarce = rig.seed(capacity=plan.seats)
             with _hosts(rig, network, plan) as shapes:
-                asyncio.run(_measure(rig, shapes, live, scarce, plan, result))
+                asyncio.run(_measure(rig, network, shapes, live, scarce, plan, result))
             result.drift, _report = rig.drift()
     finally:
         result.leftovers = network.leftovers()
+    if root is not None:
+        result.leftovers += [f"process {pid}" for pid in _processes_mentioning(root)]
     result.load = os.getloadavg()
     return result
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Processes with `text` in their command line or environment (the run's directory:
+    every process the run started has one or the other)."""
+    needle = text.encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if (
+                needle in (entry / "cmdline").read_bytes()
+                or needle in (entry / "environ").read_bytes()
+            ):
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return [pid for pid in found if pid != os.getpid()]
 
 
 @contextmanager
@@ -308,6 +329,9 @@ def _hosts(rig: Rig, network: AppHosts, plan: Plan) -> Iterator[dict[str, Shape]
     redis = RedisServer(log=rig.root / "redis.log", bind_also=network.gateways)
     shapes: dict[str, Shape] = {}
     addresses = ",".join(h.address for h in network.hosts)
+    # Not `with`: on Ctrl-C its exit would wait for the starts; closing the shapes first
+    # (in `finally`) ends them.
+    pool = concurrent.futures.ThreadPoolExecutor(len(network.hosts))
     try:
         redis.start()
         for host in network.hosts:
@@ -320,26 +344,14 @@ def _hosts(rig: Rig, network: AppHosts, plan: Plan) -> Iterator[dict[str, Shape]
             shapes[host.letter] = Shape(
                 rig.root, env, plan.http_workers, host=host.address, netns=host.netns
             )
-        with concurrent.futures.ThreadPoolExecutor(len(shapes)) as pool:
-            for started in [pool.submit(shape.start) for shape in shapes.values()]:
-                started.result()
+        for started in [pool.submit(shape.start) for shape in shapes.values()]:
+            started.result()
         yield shapes
     finally:
         for shape in shapes.values():
             shape.close()
+        pool.shutdown(wait=True, cancel_futures=True)
         redis.stop()
-
-
-def _kill_host(shape: Shape) -> None:
-    """SIGKILL every process of the shape, supervisord first (so it restarts nothing),
-    until none is left (a master may have forked while the others died)."""
-    for _ in range(10):
-        pids = sorted(shape.leftovers(), key=lambda pid: pid != shape.process.pid)
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 async def _until(predicate: Callable[[], bool], within: float) -> float | None:
@@ -391,6 +403,7 @@ async def _hold(shape: Shape, seeded: Seeded) -> HoldTry:
 
 async def _measure(
     rig: Rig,
+    network: AppHosts,
     shapes: dict[str, Shape],
     live: Seeded,
     scarce: Seeded,
@@ -424,7 +437,7 @@ async def _measure(
         for viewer in viewers:
             if viewer.host == dead:
                 viewer.running = False
-        await asyncio.to_thread(_kill_host, shapes[dead])
+        await asyncio.to_thread(network.kill, network.hosts[0], shapes[dead].process.pid)
         killed = now()
         survivors = [v for v in viewers if v.host == alive]
         expected = LIVE_CAPACITY - result.live_holds["303 held"]

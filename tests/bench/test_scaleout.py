@@ -10,11 +10,15 @@ with the reason: a skip would let CI pass without ever running two hosts.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
+import time
 from collections import Counter
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -88,3 +92,43 @@ def test_bad_arguments_are_refused_before_anything_is_made(argument):
         for n in names_listed()
         if n.startswith(("ltA" + str(os.getpid()), "ltB" + str(os.getpid())))
     ]
+
+
+def run_names(pid: int) -> list[str]:
+    return [n for n in names_listed() if n.startswith((f"ltA{pid}", f"ltB{pid}"))]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_ctrl_c_while_the_hosts_start_leaves_nothing_behind():
+    missing = missing_requirements()
+    if missing:
+        pytest.fail("bench scaleout cannot run here: " + "; ".join(missing), pytrace=False)
+    bench = subprocess.Popen(
+        [sys.executable, "manage.py", "bench", "scaleout", "--viewers", "1", "--holds", "2",
+         "--seats", "2", "--buyers", "1", "--heartbeat", "1"],
+        cwd=settings.BASE_DIR, env={**os.environ, "DEBUG": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        # Interrupted once both hosts have a process in them: their shapes are starting.
+        deadline = time.monotonic() + 60
+        while True:
+            namespaces = [n for n in run_names(bench.pid) if not n.endswith(("h", "n"))]
+            inside = [
+                subprocess.run(["ip", "netns", "pids", n], capture_output=True, text=True).stdout
+                for n in namespaces
+            ]
+            if len(namespaces) == 2 and all(pids.strip() for pids in inside):
+                break
+            assert bench.poll() is None, bench.stdout.read().decode()
+            assert time.monotonic() < deadline, "the hosts' shapes never started"
+            time.sleep(0.05)
+        bench.send_signal(signal.SIGINT)
+        output = bench.communicate(timeout=60)[0].decode()
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+            bench.wait()
+    assert bench.returncode != 0, output
+    assert run_names(bench.pid) == [], output
