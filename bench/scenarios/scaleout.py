@@ -203,7 +203,12 @@ class ScaleResult:
         ratio = f"{_p(cross, 50) / _p(same, 50):.2f}x" if same and cross and _p(same, 50) else "-"
         held = ", ".join(f"{h} {n}" for h, n in self.granted.items())
         tried = ", ".join(f"{h} {n}" for h, n in self.attempts.items())
-        shown = "; ".join(f"on {h}: {v}" for h, v in self.presence_shown.items())
+        # Each host's viewers, by the count they show: "on A: 20 x 40" is 20 showing 40.
+        shown = "; ".join(
+            f"on {h}: " + ", ".join(f"{n} x {v}" for v, n in sorted(Counter(counts).items(),
+                                                                   key=str))
+            for h, counts in self.presence_shown.items()
+        )  # fmt: skip
         return [
             ["hold request -> its 303 (context)", len(self.hold_answers),
              _ms(self.hold_answers, 50), _ms(self.hold_answers, 99), "-", "-"],
