@@ -65,7 +65,6 @@ from bench.measure import format_table, percentile
 from bench.netns import AppHosts, NetnsError, unavailable
 from bench.processes import RedisServer, raise_file_limit
 from bench.wire import KeepAliveClient, WireError
-from deployment import serve
 
 HELP = (
     "Two app hosts (network namespaces) running the production shape on one PostgreSQL "
@@ -259,10 +258,9 @@ def _counts(counter: Counter) -> str:
 
 
 def missing_requirements() -> list[str]:
-    """What this machine lacks for the bench, each with what to do."""
+    """What this machine lacks for the bench, each with what to do (nginx: the shape's
+    start refuses without it, saying so)."""
     missing = missing_binaries()
-    if serve.nginx_binary() is None:
-        missing.append(f"nginx ({serve.NGINX_INSTALL_HINT})")
     reason = unavailable()
     if reason:
         missing.append(reason)
@@ -588,14 +586,7 @@ def run(
             "--viewers, --holds, --seats, --buyers, --heartbeat and --http-workers must be "
             "at least 1."
         )
-    plan = Plan(
-        viewers=viewers,
-        holds=holds,
-        seats=seats,
-        buyers=buyers,
-        heartbeat=heartbeat,
-        http_workers=http_workers,
-    )
+    plan = Plan(viewers, holds, seats, buyers, heartbeat=heartbeat, http_workers=http_workers)
     # A SIGTERM unwinds like Ctrl-C, through the finally blocks that take everything down.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -29,6 +29,7 @@ from bench.scenarios.scaleout import (
     missing_requirements,
     run_scaleout,
 )
+from tests.support.serving import require_nginx
 
 PLAN = Plan(viewers=1, holds=6, seats=4, buyers=2, holds_after_kill=2, heartbeat=1)
 
@@ -40,12 +41,18 @@ def names_listed() -> set[str]:
     return {word.split("@")[0].rstrip(":") for word in listed.split()}
 
 
-@pytest.mark.postgres
-@pytest.mark.redis
-def test_two_hosts_never_oversell_and_share_live_and_presence():
+def require_two_hosts() -> None:
+    """Fail - never skip - where the bench cannot build its hosts, saying why."""
+    require_nginx()
     missing = missing_requirements()
     if missing:
         pytest.fail("bench scaleout cannot run here: " + "; ".join(missing), pytrace=False)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_two_hosts_never_oversell_and_share_live_and_presence():
+    require_two_hosts()
     result = run_scaleout(PLAN)
     table = format_result(result)
     print("\n" + table)  # the figures, in the output either way
@@ -101,9 +108,7 @@ def run_names(pid: int) -> list[str]:
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_ctrl_c_while_the_hosts_start_leaves_nothing_behind():
-    missing = missing_requirements()
-    if missing:
-        pytest.fail("bench scaleout cannot run here: " + "; ".join(missing), pytrace=False)
+    require_two_hosts()
     bench = subprocess.Popen(
         [sys.executable, "manage.py", "bench", "scaleout", "--viewers", "1", "--holds", "2",
          "--seats", "2", "--buyers", "1", "--heartbeat", "1"],
