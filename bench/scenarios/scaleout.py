@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import os
+import random
 import re
 import signal
 from collections import Counter
@@ -65,6 +66,7 @@ from bench.measure import format_table, percentile
 from bench.netns import AppHosts, NetnsError, unavailable
 from bench.processes import RedisServer, raise_file_limit
 from bench.wire import KeepAliveClient, WireError
+from tickets.live.publisher import PUSH_INTERVAL
 
 HELP = (
     "Two app hosts (network namespaces) running the production shape on one PostgreSQL "
@@ -478,6 +480,10 @@ async def _live_path(
     expected = LIVE_CAPACITY
     for index in range(plan.holds):
         source = letters[index % len(letters)]
+        # At a random moment against the pushes, as independent buyers' holds come: sent
+        # right after the last fragment, every hold would wait out the push interval
+        # that fragment began (measured: 200 ms each, on either host alike).
+        await asyncio.sleep(random.uniform(0, 2 * PUSH_INTERVAL))
         tried, seen = await _hold_seen(shapes[source], live, viewers, expected - 1)
         result.live_holds[tried.outcome] += 1
         if tried.outcome != "303 held":
@@ -513,10 +519,22 @@ async def _hold_seen(
     return tried, seen
 
 
+async def _page_load(shape: Shape, seeded: Seeded) -> None:
+    client = KeepAliveClient(shape.url, timeout=REQUEST_TIMEOUT)
+    try:
+        await client.get(seeded.page)
+    finally:
+        await client.close()
+
+
 async def _oversell(
     rig: Rig, shapes: dict[str, Shape], scarce: Seeded, plan: Plan, result: ScaleResult
 ) -> None:
     """Buyers on both hosts at once until each host's alone have asked for every seat."""
+    # Each host has served the page once, so neither host's buyers start with a cold one
+    # (at CI size, the faster host's could otherwise take every seat before the other's
+    # first hold, and the run would show one host, not two, contending).
+    await asyncio.gather(*(_page_load(shape, scarce) for shape in shapes.values()))
     streams = {letter: Traffic(shape, scarce, plan.buyers, 0.0) for letter, shape in shapes.items()}
     tasks = [asyncio.create_task(t.buyer()) for t in streams.values() for _ in range(plan.buyers)]
 

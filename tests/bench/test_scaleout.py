@@ -31,7 +31,7 @@ from bench.scenarios.scaleout import (
 )
 from tests.support.serving import require_nginx
 
-PLAN = Plan(viewers=1, holds=6, seats=4, buyers=2, holds_after_kill=2, heartbeat=1)
+PLAN = Plan(viewers=1, holds=6, seats=8, buyers=2, holds_after_kill=2, heartbeat=1)
 
 
 def names_listed() -> set[str]:
