@@ -9,7 +9,7 @@ from django.db.models import Model
 from django.forms import formset_factory
 
 from tickets.models import Attendee, DietaryNeed, Event, Hold, Registration, Ticket
-from tickets.services import names
+from tickets.services import eligibility, names
 from tickets.services.dietary import dietary_errors
 from tickets.services.names import SeatDetails
 from tickets.services.payments import PROVIDERS
@@ -224,6 +224,7 @@ class AttendeeForm(
         events: Sequence[tuple[Event, Sequence[Hold]]],
         is_lead: bool,
         position: int,
+        rules: Mapping[int, eligibility.Rules] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -240,6 +241,8 @@ class AttendeeForm(
         for name in ("lodge_name", "lodge_number"):
             self.fields[name].widget.attrs["data-mason-only"] = "true"
         self.ticket_field_names: list[str] = []
+        if rules is None:
+            rules = ticket_rules_of(events)
         for event, holds in events:
             name = ticket_field_name(event.pk)
             self.fields[name] = forms.TypedChoiceField(
@@ -249,6 +252,8 @@ class AttendeeForm(
                 required=False,
                 choices=[("", "Not attending")]
                 + [(str(h.ticket_type_id), h.ticket_type.name) for h in holds],
+                widget=TicketChoice(rules=rules),
+                help_text=eligibility_note([rules[h.ticket_type_id] for h in holds]),
             )
             self.fields[name].widget.attrs["autocomplete"] = "off"
             self.ticket_field_names.append(name)
@@ -279,6 +284,37 @@ class AttendeeForm(
                 data[name] for name in self.ticket_field_names if data.get(name) is not None
             ),
         )
+
+
+class TicketChoice(forms.Select):
+    """The seat an attendee takes at one event; each option says who its ticket type is
+    for (`data-attendee-types`), so the page offers each attendee only what they may take
+    (wizard.js). The service checks it again (services.eligibility)."""
+
+    def __init__(self, *args, rules: Mapping[int, eligibility.Rules], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rules = rules
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        rules = self.rules.get(int(value)) if str(value).isdigit() else None
+        if rules is not None and rules.attendee_types:
+            option["attrs"]["data-attendee-types"] = " ".join(rules.attendee_types)
+            # What the page says when it withdraws the option (the attendee type's rule).
+            option["attrs"]["data-not-offered"] = eligibility.attendee_refusal(rules, "", None)
+        return option
+
+
+def ticket_rules_of(events: Sequence[tuple[Event, Sequence[Hold]]]) -> dict[int, eligibility.Rules]:
+    """Who each held ticket type is for, by ticket type id (one query)."""
+    return eligibility.rules_for(hold.ticket_type for _, holds in events for hold in holds)
+
+
+def eligibility_note(rules: Sequence[eligibility.Rules]) -> str:
+    """Who the limited ticket types of one event are for, said under its field."""
+    return "; ".join(
+        f"{r.name}: {', '.join(eligibility.describe(r))}" for r in rules if not r.open_to_anyone
+    )
 
 
 def ticket_field_name(event_id: int) -> str:
