@@ -50,7 +50,10 @@ class ChoicesListValidator:
         self.choices_path = choices_path
 
     def __call__(self, value: object) -> None:
-        choices = import_string(self.choices_path)
+        # "tickets.models.Attendee.Type": a class's nested choices, looked up when used
+        # (the class may be defined after the field that validates against it).
+        owner, _, attribute = self.choices_path.rpartition(".")
+        choices = getattr(import_string(owner), attribute)
         if not isinstance(value, list) or any(item not in choices.values for item in value):
             raise ValidationError(f"Each {self.what} must be one of: {', '.join(choices.values)}.")
         if len(set(value)) != len(value):
@@ -246,7 +249,10 @@ class Lodge(models.Model):
             ),
         ]
         permissions = [
-            ("merge_lodge", "Can merge duplicate lodges (moves registrations and attendees)"),
+            (
+                "merge_lodge",
+                "Can merge duplicate lodges and match not-listed entries to lodges",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -301,13 +307,13 @@ class TicketType(models.Model):
     eligible_attendee_types = models.JSONField(
         default=list,
         blank=True,
-        validators=[choices_list_validator("attendee type", "tickets.Attendee.Type")],
+        validators=[choices_list_validator("attendee type", "tickets.models.Attendee.Type")],
         help_text="Only these kinds of attendee may take it; none ticked: anyone.",
     )
     eligible_registration_types = models.JSONField(
         default=list,
         blank=True,
-        validators=[choices_list_validator("registration type", "tickets.Registration.Type")],
+        validators=[choices_list_validator("registration type", "tickets.models.Registration.Type")],
         help_text="Only these kinds of registration may hold it; none ticked: any.",
     )
     eligible_grand_lodges = models.ManyToManyField(
