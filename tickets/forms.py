@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from django import forms
 from django.db.models import Model
 from django.forms import formset_factory
+from django.urls import reverse
 
 from tickets.models import Attendee, DietaryNeed, Event, Hold, Registration, Ticket
 from tickets.services import eligibility, names
@@ -123,6 +125,7 @@ class ContactForm(
 
         # What a browser may fill in for the buyer, and the keyboard a phone shows.
         set_autocomplete(self, CONTACT_AUTOCOMPLETE)
+        lodge_combobox(self)
 
     def details(self) -> ContactDetails:
         return ContactDetails(**self.cleaned_data)
@@ -198,6 +201,34 @@ def set_autocomplete(
             widget.input_type = input_type
 
 
+def lodge_combobox(form: forms.Form, name: str = "lodge_name") -> None:
+    """Make the lodge name field a combobox over the lodge search (lodge_search.js): it
+    suggests listed lodges as one types, and picking one fills the name and number. The
+    text stays a text field, so without script (or for a lodge not listed) it is typed,
+    and the service matches it to the list (services.lodges.match_lodge)."""
+    if name not in form.fields:
+        return
+    field = form.fields[name]
+    listbox = f"{form.auto_id % form.add_prefix(name)}-listbox"
+    field.lodge_listbox = listbox  # the form field template renders the listbox
+    field.help_text = "Start typing and choose it from the list, or type it if it is not listed."
+    field.widget.attrs.update(
+        {
+            "role": "combobox",
+            "aria-autocomplete": "list",
+            "aria-expanded": "false",
+            "aria-controls": listbox,
+            "data-lodge-combobox": "true",
+            "hx-get": reverse("tickets:lodge-search"),
+            "hx-trigger": "input changed delay:250ms",
+            "hx-target": f"#{listbox}",
+            "hx-swap": "innerHTML",
+            "hx-vals": json.dumps({"listbox": listbox}),
+            "hx-sync": "this:replace",
+        }
+    )
+
+
 class AttendeeForm(
     model_fields_form(
         Attendee,
@@ -237,6 +268,7 @@ class AttendeeForm(
             (str(i), f"Attendee {i + 1}") for i in range(position)
         ]
         set_autocomplete(self, ATTENDEE_AUTOCOMPLETE, section="" if is_lead else f"a{position}")
+        lodge_combobox(self)
         # The lodge fields are shown only for Masons (wizard.js) and kept only for them.
         for name in ("lodge_name", "lodge_number"):
             self.fields[name].widget.attrs["data-mason-only"] = "true"
