@@ -313,7 +313,9 @@ class TicketType(models.Model):
     eligible_registration_types = models.JSONField(
         default=list,
         blank=True,
-        validators=[choices_list_validator("registration type", "tickets.models.Registration.Type")],
+        validators=[
+            choices_list_validator("registration type", "tickets.models.Registration.Type")
+        ],
         help_text="Only these kinds of registration may hold it; none ticked: any.",
     )
     eligible_grand_lodges = models.ManyToManyField(

@@ -71,7 +71,9 @@ class Command(BaseCommand):
         except FileNotFoundError:
             raise CommandError(f"No such file: {path}") from None
         except UnicodeDecodeError as error:
-            raise CommandError(f"{path} is not UTF-8 text ({error.reason}); nothing imported.") from None
+            raise CommandError(
+                f"{path} is not UTF-8 text ({error.reason}); nothing imported."
+            ) from None
         self.stdout.write(
             f"Grand lodges: {report.grand_lodges_created} created. Lodges: "
             f"{report.lodges_created} created, {report.lodges_renamed} renamed, "
