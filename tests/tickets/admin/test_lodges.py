@@ -77,21 +77,16 @@ class TestMatchNotListed:
         Registration.objects.filter(pk=registration.pk).update(
             lodge_name="HARMONY LODGE", lodge_number="No. 5"
         )
-        Attendee.objects.create(
-            registration=registration,
-            position=1,
-            first_name="Alan",
-            last_name="Reid",
-            lodge_name="Lodge Harmony No 5",
-        )
-        Attendee.objects.create(
-            registration=registration,
-            position=2,
-            first_name="Bo",
-            last_name="Li",
-            lodge_name="Lodge Harmony",
-            lodge_number="55",
-        )
+        typed = [("Lodge Harmony No 5", ""), ("Lodge Harmony", "55")]  # this lodge; another
+        for position, (name, number) in enumerate(typed, start=1):
+            Attendee.objects.create(
+                registration=registration,
+                position=position,
+                first_name=f"Person {position}",
+                last_name="Reid",
+                lodge_name=name,
+                lodge_number=number,
+            )
         staff = factories.staff_user("registrar", "view_lodge", "merge_lodge")
         client.force_login(staff)
         page = admin_action(client, "lodge", "match_not_listed", kept.pk)

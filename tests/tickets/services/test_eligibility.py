@@ -127,44 +127,31 @@ class TestAttendeeType:
 
 
 class TestGrandLodge:
-    def _limited(self, grand_lodge: GrandLodge):
+    @staticmethod
+    def attend(client, lodge_name: str, lodge_number: str):
+        """A Mason typing this lodge seated on a ticket type for UGLNSW&ACT lodges only."""
+        nsw, _ = grand_lodges()
         event = factories.make_event()
         tt = factories.make_ticket_type(event, name="Quarterly Communication")
-        tt.eligible_grand_lodges.add(grand_lodge)
-        return event, tt
-
-    def test_a_mason_of_another_grand_lodge_is_refused(self, client):
-        nsw, _ = grand_lodges()
-        event, tt = self._limited(nsw)
+        tt.eligible_grand_lodges.add(nsw)
         post_hold(client, tt, 1)
         registration = Registration.objects.get()
-        response = attendee_step(
-            client, registration, event, tt, lodge_name="Lodge Unity", lodge_number="12"
+        return attendee_step(
+            client, registration, event, tt, lodge_name=lodge_name, lodge_number=lodge_number
         )
-        page = body_of(response, 409)
+
+    def test_a_mason_of_another_grand_lodge_is_refused(self, client):
+        page = body_of(self.attend(client, "Lodge Unity", "12"), 409)
         assert "is for members of lodges under UGLNSW&amp;ACT only." in page
         assert not Attendee.objects.exists()
 
     def test_a_lodge_not_listed_is_asked_to_choose_from_the_list(self, client):
-        nsw, _ = grand_lodges()
-        event, tt = self._limited(nsw)
-        post_hold(client, tt, 1)
-        registration = Registration.objects.get()
-        response = attendee_step(
-            client, registration, event, tt, lodge_name="Lodge Nowhere", lodge_number="99"
-        )
-        assert "Choose your lodge from the list" in body_of(response, 409)
+        page = body_of(self.attend(client, "Lodge Nowhere", "99"), 409)
+        assert "Choose your lodge from the list" in page
 
     def test_a_mason_of_the_grand_lodge_takes_it_and_the_lodge_is_linked(self, client):
-        nsw, _ = grand_lodges()
-        event, tt = self._limited(nsw)
-        post_hold(client, tt, 1)
-        registration = Registration.objects.get()
         # Typed another way than listed: the number inside the name, other case.
-        response = attendee_step(
-            client, registration, event, tt, lodge_name="HARMONY LODGE No. 5", lodge_number=""
-        )
-        assert response.status_code == 303
+        assert self.attend(client, "HARMONY LODGE No. 5", "").status_code == 303
         assert Attendee.objects.get().lodge == Lodge.objects.get(number="5")
 
 
