@@ -478,6 +478,7 @@ class SeatForm(
         for name in ("lodge_name", "lodge_number"):
             self.fields[name].widget.attrs["data-mason-only"] = "true"
         set_autocomplete(self, ATTENDEE_AUTOCOMPLETE, section=f"seat{ticket_id}")
+        lodge_combobox(self)
 
     def clean(self) -> dict:
         data = super().clean()

@@ -22,7 +22,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tickets.models import GrandLodge, Lodge
+from tickets.models import GrandLodge, Lodge, normalised_lodge_name
 from tickets.services.lodges import normalised_number
 
 REQUIRED = ("grand_lodge", "abbreviation", "name", "number")
@@ -51,6 +51,7 @@ class Report:
     lodges_renamed: int = 0
     lodges_unchanged: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)
+    new_lodges: list[Lodge] = field(default_factory=list)
 
 
 class Command(BaseCommand):
@@ -121,6 +122,7 @@ class Command(BaseCommand):
                     )
                 if problem is not None:
                     report.bad.append((reader.line_num, problem))
+            Lodge.objects.bulk_create(report.new_lodges, batch_size=1000)
         return report
 
     @staticmethod
@@ -182,9 +184,14 @@ class Command(BaseCommand):
         seen[(grand_lodge.abbreviation, number)] = (line, name)
         lodge = lodges.get((grand_lodge.pk, number))
         if lodge is None:
-            lodges[(grand_lodge.pk, number)] = Lodge.objects.create(
-                grand_lodge=grand_lodge, name=name, number=number
+            # Inserted together at the end (bulk_create skips save(): search_name set here).
+            lodges[(grand_lodge.pk, number)] = new = Lodge(
+                grand_lodge=grand_lodge,
+                name=name,
+                number=number,
+                search_name=normalised_lodge_name(name),
             )
+            report.new_lodges.append(new)
             report.lodges_created += 1
         elif lodge.name != name:
             lodge.name = name
