@@ -209,7 +209,8 @@ def lodge_combobox(form: forms.Form, name: str = "lodge_name") -> None:
     if name not in form.fields:
         return
     field = form.fields[name]
-    listbox = f"{form.auto_id % form.add_prefix(name)}-listbox"
+    # Not "<field id>-…": ids under the field's own prefix are the form's fields.
+    listbox = f"lodges-{form.auto_id % form.add_prefix(name)}"
     field.lodge_listbox = listbox  # the form field template renders the listbox
     field.help_text = "Start typing and choose it from the list, or type it if it is not listed."
     field.widget.attrs.update(
