@@ -60,22 +60,24 @@ def match_lodge(name: str, number: str) -> Lodge | None:
 def search(query: str, limit: int = SEARCH_RESULTS) -> list[Lodge]:
     """Listed lodges whose name contains the query, or whose number it is ("5",
     "No. 5"); names starting with it first."""
-    search_name, search_number = split_typed(query[:120], "")
-    if not search_name and not search_number:
+    name, number = split_typed(query[:120], "")
+    if name and number:  # "harmony no 5"
+        matches = Q(search_name__contains=name, number__iexact=number)
+    elif number:  # "No. 5"
+        matches = Q(number__iexact=number)
+    elif name:  # "harm", or "5": a name or a bare number
+        matches = Q(search_name__contains=name)
+        if name.isdigit():
+            matches |= Q(number__iexact=name)
+    else:
         return []
-    matches = Q()
-    if search_name:
-        matches |= Q(search_name__contains=search_name)
-        if search_name.isdigit():
-            matches |= Q(number__iexact=search_name)
-    if search_number:
-        matches = (
-            (matches & Q(number__iexact=search_number))
-            if search_name
-            else Q(number__iexact=search_number)
-        )
-    found = list(Lodge.objects.filter(matches).select_related("grand_lodge")[: limit * 5])
-    found.sort(key=lambda lodge: (not lodge.search_name.startswith(search_name), lodge.search_name))
+    found = list(
+        Lodge.objects.filter(matches)
+        .select_related("grand_lodge")
+        .order_by("search_name", "number")[: limit * 5]
+    )
+    # Names that start with what was typed first (a stable sort keeps the name order).
+    found.sort(key=lambda lodge: not lodge.search_name.startswith(name))
     return found[:limit]
 
 
