@@ -100,3 +100,17 @@ def test_a_file_without_the_columns_imports_nothing(tmp_path):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     _, error = run(tmp_path / "nope.csv")
     assert "No such file" in str(error)
+
+
+def test_a_file_that_is_not_utf8_imports_nothing(tmp_path):
+    path = tmp_path / "lodges.csv"
+    rows = "".join(f"GL of Scotland,GLoS,Lodge {n},{n}\n" for n in range(2000))
+    # The bad byte comes late, after rows that would have imported: they roll back.
+    path.write_bytes(
+        f"grand_lodge,abbreviation,name,number\n{rows}".encode()
+        + "GL of Scotland,GLoS,Lodge Ça,6\n".encode("latin-1")
+    )
+    _, error = run(path)
+    assert "is not UTF-8 text" in str(error)
+    assert not Lodge.objects.exists()
+    assert not GrandLodge.objects.exists()
