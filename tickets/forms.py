@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from django import forms
 from django.db.models import Model
 from django.forms import formset_factory
+from django.urls import reverse
 
 from tickets.models import Attendee, DietaryNeed, Event, Hold, Registration, Ticket
-from tickets.services import names
+from tickets.services import eligibility, names
 from tickets.services.dietary import dietary_errors
 from tickets.services.names import SeatDetails
 from tickets.services.payments import PROVIDERS
@@ -123,6 +125,7 @@ class ContactForm(
 
         # What a browser may fill in for the buyer, and the keyboard a phone shows.
         set_autocomplete(self, CONTACT_AUTOCOMPLETE)
+        lodge_combobox(self)
 
     def details(self) -> ContactDetails:
         return ContactDetails(**self.cleaned_data)
@@ -198,6 +201,35 @@ def set_autocomplete(
             widget.input_type = input_type
 
 
+def lodge_combobox(form: forms.Form, name: str = "lodge_name") -> None:
+    """Make the lodge name field a combobox over the lodge search (lodge_search.js): it
+    suggests listed lodges as one types, and picking one fills the name and number. The
+    text stays a text field, so without script (or for a lodge not listed) it is typed,
+    and the service matches it to the list (services.lodges.match_lodge)."""
+    if name not in form.fields:
+        return
+    field = form.fields[name]
+    # Not "<field id>-…": ids under the field's own prefix are the form's fields.
+    listbox = f"lodges-{form.auto_id % form.add_prefix(name)}"
+    field.lodge_listbox = listbox  # the form field template renders the listbox
+    field.help_text = "Start typing and choose it from the list, or type it if it is not listed."
+    field.widget.attrs.update(
+        {
+            "role": "combobox",
+            "aria-autocomplete": "list",
+            "aria-expanded": "false",
+            "aria-controls": listbox,
+            "data-lodge-combobox": "true",
+            "hx-get": reverse("tickets:lodge-search"),
+            "hx-trigger": "input changed delay:250ms",
+            "hx-target": f"#{listbox}",
+            "hx-swap": "innerHTML",
+            "hx-vals": json.dumps({"listbox": listbox}),
+            "hx-sync": "this:replace",
+        }
+    )
+
+
 class AttendeeForm(
     model_fields_form(
         Attendee,
@@ -224,6 +256,7 @@ class AttendeeForm(
         events: Sequence[tuple[Event, Sequence[Hold]]],
         is_lead: bool,
         position: int,
+        rules: Mapping[int, eligibility.Rules] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -236,10 +269,13 @@ class AttendeeForm(
             (str(i), f"Attendee {i + 1}") for i in range(position)
         ]
         set_autocomplete(self, ATTENDEE_AUTOCOMPLETE, section="" if is_lead else f"a{position}")
+        lodge_combobox(self)
         # The lodge fields are shown only for Masons (wizard.js) and kept only for them.
         for name in ("lodge_name", "lodge_number"):
             self.fields[name].widget.attrs["data-mason-only"] = "true"
         self.ticket_field_names: list[str] = []
+        if rules is None:
+            rules = ticket_rules_of(events)
         for event, holds in events:
             name = ticket_field_name(event.pk)
             self.fields[name] = forms.TypedChoiceField(
@@ -249,6 +285,8 @@ class AttendeeForm(
                 required=False,
                 choices=[("", "Not attending")]
                 + [(str(h.ticket_type_id), h.ticket_type.name) for h in holds],
+                widget=TicketChoice(rules=rules),
+                help_text=eligibility_note([rules[h.ticket_type_id] for h in holds]),
             )
             self.fields[name].widget.attrs["autocomplete"] = "off"
             self.ticket_field_names.append(name)
@@ -279,6 +317,37 @@ class AttendeeForm(
                 data[name] for name in self.ticket_field_names if data.get(name) is not None
             ),
         )
+
+
+class TicketChoice(forms.Select):
+    """The seat an attendee takes at one event; each option says who its ticket type is
+    for (`data-attendee-types`), so the page offers each attendee only what they may take
+    (wizard.js). The service checks it again (services.eligibility)."""
+
+    def __init__(self, *args, rules: Mapping[int, eligibility.Rules], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rules = rules
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        rules = self.rules.get(int(value)) if str(value).isdigit() else None
+        if rules is not None and rules.attendee_types:
+            option["attrs"]["data-attendee-types"] = " ".join(rules.attendee_types)
+            # What the page says when it withdraws the option (the attendee type's rule).
+            option["attrs"]["data-not-offered"] = eligibility.attendee_refusal(rules, "", None)
+        return option
+
+
+def ticket_rules_of(events: Sequence[tuple[Event, Sequence[Hold]]]) -> dict[int, eligibility.Rules]:
+    """Who each held ticket type is for, by ticket type id (one query)."""
+    return eligibility.rules_for(hold.ticket_type for _, holds in events for hold in holds)
+
+
+def eligibility_note(rules: Sequence[eligibility.Rules]) -> str:
+    """Who the limited ticket types of one event are for, said under its field."""
+    return "; ".join(
+        f"{r.name}: {', '.join(eligibility.describe(r))}" for r in rules if not r.open_to_anyone
+    )
 
 
 def ticket_field_name(event_id: int) -> str:
@@ -410,6 +479,7 @@ class SeatForm(
         for name in ("lodge_name", "lodge_number"):
             self.fields[name].widget.attrs["data-mason-only"] = "true"
         set_autocomplete(self, ATTENDEE_AUTOCOMPLETE, section=f"seat{ticket_id}")
+        lodge_combobox(self)
 
     def clean(self) -> dict:
         data = super().clean()

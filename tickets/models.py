@@ -9,17 +9,21 @@ below make any bug that slips past the service raise instead of overselling.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+from django.utils.module_loading import import_string
 
 from tickets.signals import RegistrationChange, registration_changed_on_commit
 
@@ -30,6 +34,36 @@ SEATS_PER_LODGE_TABLE = 10
 def new_secret_key() -> str:
     """128 random bits, URL-safe: ticket codes, manage-link and share-link keys."""
     return secrets.token_urlsafe(16)
+
+
+def choices_list_validator(what: str, choices_path: str):
+    """A validator of a JSON list of choice codes (eligibility lists): every item one of
+    the TextChoices named by `choices_path`, none twice. Deconstructible, so migrations
+    keep it by reference."""
+    return ChoicesListValidator(what, choices_path)
+
+
+@deconstructible
+class ChoicesListValidator:
+    def __init__(self, what: str, choices_path: str) -> None:
+        self.what = what
+        self.choices_path = choices_path
+
+    def __call__(self, value: object) -> None:
+        # "tickets.models.Attendee.Type": a class's nested choices, looked up when used
+        # (the class may be defined after the field that validates against it).
+        owner, _, attribute = self.choices_path.rpartition(".")
+        choices = getattr(import_string(owner), attribute)
+        if not isinstance(value, list) or any(item not in choices.values for item in value):
+            raise ValidationError(f"Each {self.what} must be one of: {', '.join(choices.values)}.")
+        if len(set(value)) != len(value):
+            raise ValidationError(f"A {self.what} is listed twice.")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ChoicesListValidator) and (self.what, self.choices_path) == (
+            other.what,
+            other.choices_path,
+        )
 
 
 class DietaryNeed(models.TextChoices):
@@ -168,6 +202,70 @@ class Event(models.Model):
         return self.status == self.Status.CANCELLED
 
 
+# --- lodges and eligibility (design §15) ---------------------------------------------------
+
+
+_LODGE_WORD = re.compile(r"^lodge\s+|\s+lodge$")
+
+
+def normalised_lodge_name(name: str) -> str:
+    """Lower-cased, full stops dropped, spaces collapsed, without "Lodge" before or after:
+    "Lodge  Harmony" and "harmony lodge" compare equal."""
+    collapsed = " ".join(name.replace(".", " ").split()).casefold()
+    return _LODGE_WORD.sub("", collapsed).strip()
+
+
+class GrandLodge(models.Model):
+    """A Grand Lodge (a jurisdiction): what eligibility by grand lodge names."""
+
+    name = models.CharField(max_length=200, unique=True)
+    abbreviation = models.CharField(max_length=40, unique=True, help_text="e.g. UGLNSW&ACT")
+    country = models.CharField(max_length=80, blank=True)
+    region = models.CharField(max_length=120, blank=True, help_text="State or province.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lodge(models.Model):
+    """A lodge under a grand lodge, picked by search instead of typed (design §15).
+    Its number is text: some jurisdictions number lodges "12A"."""
+
+    grand_lodge = models.ForeignKey(GrandLodge, on_delete=models.PROTECT, related_name="lodges")
+    name = models.CharField(max_length=120)
+    number = models.CharField(max_length=20)
+    # Lower-cased, spaces collapsed, without a leading "Lodge ": what a search and the
+    # matching of typed text compare (normalised_lodge_name).
+    search_name = models.CharField(max_length=120, db_index=True, editable=False)
+
+    class Meta:
+        ordering = ["grand_lodge__name", "name", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grand_lodge", "number"], name="lodge_number_per_grand_lodge"
+            ),
+        ]
+        permissions = [
+            (
+                "merge_lodge",
+                "Can merge duplicate lodges and match not-listed entries to lodges",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} No. {self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_name = normalised_lodge_name(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
+
 class TicketType(models.Model):
     """What is sold for an event. `available = capacity - reserved - sold`, never stored."""
 
@@ -205,6 +303,29 @@ class TicketType(models.Model):
     # the row it locks, so a hold validated a moment before the cancellation committed
     # still cannot go through after it.
     withdrawn = models.BooleanField(default=False, editable=False)
+    # --- eligibility (design §15): empty means anyone ---
+    eligible_attendee_types = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[choices_list_validator("attendee type", "tickets.models.Attendee.Type")],
+        help_text="Only these kinds of attendee may take it; none ticked: anyone.",
+    )
+    eligible_registration_types = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[
+            choices_list_validator("registration type", "tickets.models.Registration.Type")
+        ],
+        help_text="Only these kinds of registration may hold it; none ticked: any.",
+    )
+    eligible_grand_lodges = models.ManyToManyField(
+        GrandLodge,
+        blank=True,
+        related_name="+",
+        help_text="Only attendees whose lodge (chosen from the list) is under one of these "
+        "grand lodges may take it; none chosen: anyone.",
+    )
+    # --- end eligibility ---
     # --- waiting list (design §13) ---
     # People waiting (entries in status `waiting`) for seats of this type. A counter like
     # reserved and sold, written by the same guarded UPDATEs (services.inventory), so the
@@ -319,6 +440,11 @@ class Registration(models.Model):
     contact_phone = models.CharField(max_length=40, blank=True)
     lodge_name = models.CharField(max_length=120, blank=True)
     lodge_number = models.CharField(max_length=20, blank=True)
+    # The lodge of the list the typed lodge is (services.lodges.match_lodge); empty for a
+    # lodge "not listed", which staff can match later (Lodge admin).
+    lodge = models.ForeignKey(
+        Lodge, null=True, blank=True, on_delete=models.SET_NULL, related_name="registrations"
+    )
     delegation_name = models.CharField(max_length=120, blank=True)
 
     # Set for confirmed registrations with tickets to an event that was then cancelled.
@@ -485,6 +611,10 @@ class Attendee(models.Model):
     special_needs = models.CharField(max_length=300, blank=True)
     lodge_name = models.CharField(max_length=120, blank=True)
     lodge_number = models.CharField(max_length=20, blank=True)
+    # As Registration.lodge: the listed lodge the typed one is, or empty ("not listed").
+    lodge = models.ForeignKey(
+        Lodge, null=True, blank=True, on_delete=models.SET_NULL, related_name="attendees"
+    )
     partner_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="partners"
     )
@@ -599,6 +729,9 @@ class AuditEntry(models.Model):
         WAITLIST_REMOVE = "waitlist_remove", "Removed from waiting list"
         WAITLIST_CLOSE = "waitlist_close", "Closed waiting list"
         WAITLIST_OPEN = "waitlist_open", "Opened waiting list"
+        # --- lodges ---
+        MERGE_LODGES = "merge_lodges", "Merged duplicate lodges"
+        MATCH_LODGE = "match_lodge", "Matched not-listed lodge entries"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.views import access, catalogue, holds, names, staff, waitlist, wizard
+from tickets.views import access, catalogue, holds, lodges, names, staff, waitlist, wizard
 
 app_name = "tickets"
 
@@ -63,4 +63,6 @@ urlpatterns = [
     path("registrations/<uuid:pk>/names/", names.registration_names, name="registration-names"),
     path("registrations/<uuid:pk>/names/share/", names.share_link, name="registration-names-share"),
     path("tables/<str:token>/", names.table_names, name="table-names"),
+    # --- lodges (design §15) ---
+    path("lodges/search/", lodges.lodge_search, name="lodge-search"),
 ]

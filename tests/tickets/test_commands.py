@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from tests.support.factories import hold, make_ticket_type, refreshed
-from tickets.models import Function, Hold, Registration, TicketType
+from tickets.models import Function, Hold, Lodge, Registration, TicketType
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,11 @@ class TestSeedDemo:
             "cruise-lunch": 150,
             "ladies-brunch": 100,
         }
-        assert TicketType.objects.get(event__slug="quarterly-communication").price == 0
+        admission = TicketType.objects.get(event__slug="quarterly-communication")
+        assert admission.price == 0
+        assert admission.eligible_attendee_types == ["mason"]  # Masons only (design §15)
+        assert Lodge.objects.filter(grand_lodge__abbreviation="UGLNSW&ACT").count() == 3
+        assert Lodge.objects.count() == 6  # the sample, once: the second run added none
         premium = TicketType.objects.get(name="Premium table seat")
         assert premium.available == 3  # nearly sold out, through real registrations
         assert Registration.objects.filter(status="confirmed").count() == 2

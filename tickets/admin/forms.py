@@ -11,7 +11,7 @@ from django.db.models import ProtectedError
 from django.forms import BaseInlineFormSet
 
 from common.errors import DomainError
-from tickets.models import Broadcast, Event, TicketType
+from tickets.models import Attendee, Broadcast, Event, Registration, TicketType
 from tickets.services import broadcasts, inventory, staff_edits
 
 # When and how much of a ticket type may be bought: edited on its page and in the inline.
@@ -22,6 +22,12 @@ TICKET_TYPE_SALES_FIELDS = (
     "max_per_order",
     "max_tables_per_order",
     "position",
+)
+
+ELIGIBILITY_FIELDS = (
+    "eligible_attendee_types",
+    "eligible_registration_types",
+    "eligible_grand_lodges",
 )
 
 
@@ -39,6 +45,23 @@ class TicketTypeAdminForm(forms.ModelForm):
         model = TicketType
         fields = ("event", "name", "description", "price", "capacity", *TICKET_TYPE_SALES_FIELDS)
         fields = (*fields, "sold_by_table")  # whether lodges buy it by the table
+        # Who may take it (design §15; services.eligibility): none ticked means anyone.
+        fields = (*fields, *ELIGIBILITY_FIELDS)
+        widgets = {"eligible_grand_lodges": forms.CheckboxSelectMultiple}
+
+    # Ticked boxes of the choices, stored as the JSON list of codes the model validates.
+    eligible_attendee_types = forms.MultipleChoiceField(
+        choices=Attendee.Type.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=TicketType._meta.get_field("eligible_attendee_types").help_text,
+    )
+    eligible_registration_types = forms.MultipleChoiceField(
+        choices=Registration.Type.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=TicketType._meta.get_field("eligible_registration_types").help_text,
+    )
 
     def clean_capacity(self) -> int:
         capacity = self.cleaned_data["capacity"]

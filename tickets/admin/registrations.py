@@ -30,10 +30,12 @@ class AttendeeInline(admin.StackedInline):
     fields = (
         ("attendee_type", "title", "first_name", "last_name"),
         ("email", "phone"),
-        ("lodge_name", "lodge_number"),
+        # The listed lodge beside what was typed: staff match a "not listed" one here.
+        ("lodge_name", "lodge_number", "lodge"),
         ("dietary_needs", "dietary_requirements"),
         "special_needs",
     )
+    autocomplete_fields = ("lodge",)
 
 
 class HoldInline(admin.TabularInline):
@@ -93,6 +95,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     )
     list_select_related = ("function",)
     search_fields = ("confirmation_number", "contact_name", "contact_email", "lodge_name")
+    autocomplete_fields = ("lodge",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Registration]:
         # Names later (design §11): how many sold seats nobody is named for, in the list's
@@ -144,7 +147,7 @@ class RegistrationAdmin(admin.ModelAdmin):
                     "contact_name",
                     "contact_email",
                     "contact_phone",
-                    ("lodge_name", "lodge_number"),
+                    ("lodge_name", "lodge_number", "lodge"),
                     "delegation_name",
                 )
             },

@@ -409,3 +409,25 @@ class InvalidSeatDetails(TicketingError):
 class ShareLinkNotOffered(TicketingError):
     code = "share_link_not_offered"
     default_message = "Only lodge and delegation registrations have a share link for their seats."
+
+
+# --- eligibility and lodges (design §15) ----------------------------------------------------
+
+
+class NotEligible(TicketingError):
+    """A ticket type (or package) is limited to some attendee types, registration types or
+    grand lodges, and this request is not one of them; the message says who it is for."""
+
+    code = "not_eligible"
+    http_status = 409
+    default_message = "That ticket is not offered to you."
+
+
+class TooManyLodgeSearches(RateLimited):
+    code = "too_many_lodge_searches"
+    default_message = "Too many lodge searches in a short time; wait a moment and try again."
+
+
+class InvalidLodgeMerge(TicketingError):
+    code = "invalid_lodge_merge"
+    http_status = 400

@@ -28,7 +28,7 @@ from tickets.models import (
     Ticket,
     TicketType,
 )
-from tickets.services import inventory, unpaid
+from tickets.services import eligibility, inventory, unpaid
 from tickets.services.availability import is_on_sale
 from tickets.services.exceptions import (
     AddressHoldLimit,
@@ -317,6 +317,8 @@ class _Line:
 
 def _line(ticket_type: TicketType, quantity: int, registration_type: str) -> _Line:
     """One line, its quantity checked against the ticket type's real limits."""
+    # Eligibility (design §15): who may hold it is the eligibility service's rule.
+    eligibility.check_registration_type(registration_type, ticket_type)
     if by_table(registration_type, ticket_type):
         if not 1 <= quantity <= ticket_type.max_tables_per_order:
             raise QuantityOutOfRange(

@@ -37,10 +37,12 @@ from tickets.models import (
     Event,
     Function,
     Hold,
+    Lodge,
     Registration,
     Ticket,
     new_secret_key,
 )
+from tickets.services import eligibility
 from tickets.services.dietary import clean_dietary, dietary_errors
 from tickets.services.exceptions import (
     InvalidSeatDetails,
@@ -51,7 +53,12 @@ from tickets.services.exceptions import (
     UnknownSeat,
 )
 from tickets.services.locking import lock_registration
-from tickets.services.registrations import MASON_WITHOUT_LODGE, AttendeeDetails, lodge_missing
+from tickets.services.registrations import (
+    MASON_WITHOUT_LODGE,
+    AttendeeDetails,
+    attendee_lodge,
+    lodge_missing,
+)
 from tickets.signals import (
     RegistrationChange,
     attendee_details_changed_on_commit,
@@ -201,6 +208,9 @@ def name_seat(
         ticket = seat(registration, ticket_id)
         if ticket is None:
             raise UnknownSeat()
+        lodge = attendee_lodge(details.attendee_type, values["lodge_name"], values["lodge_number"])
+        _check_seat_eligibility(ticket, details.attendee_type, lodge)
+        values["lodge"] = lodge
         guard = {"version": expected_version} if VERSION_CHECK else {}
         if not Ticket.objects.filter(pk=ticket.pk, **guard).update(version=F("version") + 1):
             raise SeatNamedMeanwhile(ticket)
@@ -237,6 +247,21 @@ def name_seat(
             Ticket.objects.filter(pk__in=[ticket.pk, *others]).values_list("event_id", flat=True)
         )
     return seat(registration, ticket.pk)
+
+
+def _check_seat_eligibility(ticket: Ticket, attendee_type: str, lodge: Lodge | None) -> None:
+    """The person may take this seat, and every other seat the same attendee has (they
+    change with it); NotEligible (409) before anything is written otherwise."""
+    ticket_types = [ticket.hold.ticket_type]
+    if ticket.attendee_id is not None:
+        ticket_types += [
+            other.hold.ticket_type
+            for other in ticket.attendee.tickets.exclude(pk=ticket.pk).select_related(
+                "hold__ticket_type"
+            )
+        ]
+    for rules in eligibility.rules_for(ticket_types).values():
+        eligibility.check_attendee(rules, attendee_type, lodge.grand_lodge_id if lodge else None)
 
 
 # --- the share link ------------------------------------------------------------------------

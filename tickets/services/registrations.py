@@ -25,8 +25,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from tickets.models import Attendee, Event, Function, Hold, Registration, Ticket, TicketType
-from tickets.services import audit, confirmation_mail, inventory, unpaid, waitlist
+from tickets.models import (
+    Attendee,
+    Event,
+    Function,
+    Hold,
+    Lodge,
+    Registration,
+    Ticket,
+    TicketType,
+)
+from tickets.services import audit, confirmation_mail, eligibility, inventory, unpaid, waitlist
 from tickets.services.dietary import clean_dietary, dietary_errors
 from tickets.services.exceptions import (
     AnotherRegistrationOpen,
@@ -41,6 +50,7 @@ from tickets.services.exceptions import (
     StepNotReached,
 )
 from tickets.services.locking import lock_holds_of, lock_open_registration, lock_registration
+from tickets.services.lodges import match_lodge
 from tickets.signals import RegistrationChange, registration_changed_on_commit
 
 Step = Registration.Step
@@ -383,9 +393,13 @@ def save_attendee_details(
         _require_step(registration, Step.ATTENDEE_DETAILS)
         holds = {h.ticket_type_id: h for h in lock_holds_of(registration, Hold.Status.ACTIVE)}
         _check_attendees(registration, holds, attendees)
+        lodges = _check_eligibility(holds, attendees)
 
         for name, value in vars(contact).items():
             setattr(registration, name, value)
+        registration.lodge = (
+            match_lodge(contact.lodge_name, contact.lodge_number) if contact.lodge_name else None
+        )
         if registration.registration_type == Registration.Type.INDIVIDUAL and attendees:
             # The first attendee of an individual registration is its contact.
             lead = attendees[0]
@@ -399,9 +413,10 @@ def save_attendee_details(
             Attendee(
                 registration=registration,
                 position=index + 1,
+                lodge=lodge,
                 **_saved_values(a),
             )
-            for index, a in enumerate(attendees)
+            for index, (a, lodge) in enumerate(zip(attendees, lodges, strict=True))
         )
         partners = []
         for attendee, details in zip(created, attendees, strict=True):
@@ -414,7 +429,7 @@ def save_attendee_details(
             for a, details in zip(created, attendees, strict=True)
             for tt_id in details.ticket_type_ids
         )
-        _advance(registration, Step.REVIEW, extra_fields=[*vars(contact)])
+        _advance(registration, Step.REVIEW, extra_fields=[*vars(contact), "lodge"])
     return registration
 
 
@@ -760,6 +775,33 @@ def _check_attendees(
             )
     if named_in_full and any(not a.ticket_type_ids for a in attendees):
         raise InvalidAttendees("Every attendee needs at least one ticket.")
+
+
+def attendee_lodge(attendee_type: str, lodge_name: str, lodge_number: str) -> Lodge | None:
+    """The listed lodge an attendee attends under: Masons only, as typed text is kept."""
+    if attendee_type != Attendee.Type.MASON or not lodge_name:
+        return None
+    return match_lodge(lodge_name, lodge_number)
+
+
+def _check_eligibility(
+    holds: dict[int, Hold], attendees: Sequence[AttendeeDetails]
+) -> list[Lodge | None]:
+    """Refuse (NotEligible, 409) a ticket given to an attendee it is not for (design §15);
+    the listed lodge of each attendee otherwise, in order."""
+    rules = eligibility.rules_for(hold.ticket_type for hold in holds.values())
+    lodges = []
+    for index, attendee in enumerate(attendees):
+        lodge = attendee_lodge(attendee.attendee_type, attendee.lodge_name, attendee.lodge_number)
+        for tt_id in attendee.ticket_type_ids:
+            eligibility.check_attendee(
+                rules[tt_id],
+                attendee.attendee_type,
+                lodge.grand_lodge_id if lodge else None,
+                who=f"Attendee {index + 1}",
+            )
+        lodges.append(lodge)
+    return lodges
 
 
 def _issue_unnamed_tickets(holds: Sequence[Hold]) -> None:

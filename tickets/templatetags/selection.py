@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 
 from tickets.models import SEATS_PER_LODGE_TABLE, TicketType
+from tickets.services import eligibility
 from tickets.services.holds import LineRefusal, by_table
 
 register = template.Library()
@@ -42,3 +43,24 @@ def tables(seats: int) -> int:
 @register.simple_tag
 def seats_per_table() -> int:
     return SEATS_PER_LODGE_TABLE
+
+
+@register.filter
+def not_offered_to(ticket_type: TicketType, registration_type: str | None) -> str:
+    """Why this kind of registration is not offered the ticket type ("" if it is)."""
+    if not registration_type:
+        return ""
+    return eligibility.registration_type_refusal(registration_type, ticket_type)
+
+
+@register.filter
+def offered_to(ticket_type: TicketType) -> str:
+    """Who a limited ticket type is for, by attendee and registration type ("Masons
+    only"); its grand lodges are said where attendees are seated (the attendee step)."""
+    rules = eligibility.Rules(
+        ticket_type_id=ticket_type.pk,
+        name=ticket_type.name,
+        attendee_types=tuple(ticket_type.eligible_attendee_types or ()),
+        registration_types=tuple(ticket_type.eligible_registration_types or ()),
+    )
+    return " · ".join(eligibility.describe(rules))

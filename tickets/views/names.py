@@ -26,6 +26,7 @@ from tickets.services import names
 from tickets.services.exceptions import (
     InvalidSeatDetails,
     NamesClosed,
+    NotEligible,
     SeatNamedMeanwhile,
     TicketingError,
 )
@@ -122,6 +123,8 @@ def _names(request: HttpRequest, page: NamesPage) -> HttpResponse:
         current = error.ticket
         view = SeatView(current, SeatForm.of_seat(current), error.message, "error")
         return _answer(request, page, view, error)
+    except NotEligible as error:  # the person typed may not take this seat
+        return _answer(request, page, SeatView(ticket, form, error.message, "error"), error)
     except TicketingError as error:  # closed meanwhile, gone
         return _answer(request, page, SeatView(ticket, SeatForm.of_seat(ticket)), error)
     return _answer(request, page, SeatView(saved, SeatForm.of_seat(saved), "Saved.", "saved"))

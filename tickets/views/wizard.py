@@ -21,6 +21,7 @@ from tickets.forms import (
     attendee_draft_from_post,
     attendee_initial,
     contact_draft_from_post,
+    ticket_rules_of,
 )
 from tickets.models import Registration
 from tickets.services import broadcasts, confirmation_mail, issued_tickets, names, payments
@@ -169,7 +170,8 @@ def attendee_details(request: HttpRequest, registration: Registration) -> HttpRe
         formset = AttendeeFormSet(
             data,
             initial=attendee_initial(wizard.attendee_drafts(registration, events)),
-            form_kwargs={"events": events},
+            # Who each ticket type is for, read once for every attendee's form.
+            form_kwargs={"events": events, "rules": ticket_rules_of(events)},
             prefix="attendees",
         )
     else:

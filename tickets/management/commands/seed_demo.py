@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import Event, Function, Registration, TicketType
+from tickets.models import Attendee, Event, Function, GrandLodge, Lodge, Registration, TicketType
 from tickets.services import holds, registrations
 
 FUNCTION_SLUG = "grand-proclamation"
@@ -69,6 +69,35 @@ EVENTS = [
     ),
 ]
 
+# Ticket types only some may take (design §15): the Quarterly Communication is for Masons.
+ELIGIBILITY = {"Admission": {"eligible_attendee_types": [Attendee.Type.MASON]}}
+
+# A small sample of the reference data `import_lodges` loads in full:
+# (grand lodge, abbreviation, country, region, [(lodge, number)]).
+SAMPLE_LODGES = [
+    (
+        "United Grand Lodge of New South Wales and the Australian Capital Territory",
+        "UGLNSW&ACT",
+        "Australia",
+        "NSW",
+        [("Lodge Antiquity", "1"), ("Lodge Harmony", "5"), ("Lodge Ionic", "65")],
+    ),
+    (
+        "United Grand Lodge of Victoria",
+        "UGLV",
+        "Australia",
+        "VIC",
+        [("Lodge Unity", "12"), ("Lodge Carlton", "30")],
+    ),
+    (
+        "United Grand Lodge of Queensland",
+        "UGLQ",
+        "Australia",
+        "QLD",
+        [("Lodge Brisbane", "2")],
+    ),
+]
+
 
 class Command(BaseCommand):
     help = (
@@ -92,6 +121,9 @@ class Command(BaseCommand):
                 "like a production database. Run it with --force if it is not (or, for "
                 "`make run` on a local trial database, set DEBUG=1)."
             )
+        lodges_created = self._sample_lodges()
+        if lodges_created:
+            self.stdout.write(f"Added {lodges_created} sample lodges.")
         function, created = self._function()
         if created:
             self.stdout.write(self.style.SUCCESS(f"Created demo function {function.name}."))
@@ -139,9 +171,27 @@ class Command(BaseCommand):
                         price=Decimal(price),
                         capacity=capacity,
                         position=tt_position,
+                        **ELIGIBILITY.get(tt_name, {}),
                     )
         self._nearly_sell_out(function)
         return function, True
+
+    def _sample_lodges(self) -> int:
+        """The sample grand lodges and lodges, each added if missing (by abbreviation, and
+        by grand lodge and number, as import_lodges knows them)."""
+        created = 0
+        with transaction.atomic():
+            for name, abbreviation, country, region, lodges in SAMPLE_LODGES:
+                grand_lodge, _ = GrandLodge.objects.get_or_create(
+                    abbreviation=abbreviation,
+                    defaults={"name": name, "country": country, "region": region},
+                )
+                for lodge_name, number in lodges:
+                    _, new = Lodge.objects.get_or_create(
+                        grand_lodge=grand_lodge, number=number, defaults={"name": lodge_name}
+                    )
+                    created += new
+        return created
 
     def _nearly_sell_out(self, function: Function) -> None:
         """Sell 37 of the 40 premium banquet seats through the real services: three lodge
