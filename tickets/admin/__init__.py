@@ -3,6 +3,14 @@
 One module per part of the domain; importing them registers their ModelAdmins.
 """
 
-from tickets.admin import audit, broadcasts, events, functions, registrations, waitlist
+from tickets.admin import (
+    audit,
+    broadcasts,
+    events,
+    functions,
+    packages,
+    registrations,
+    waitlist,
+)
 
-__all__ = ["audit", "broadcasts", "events", "functions", "registrations", "waitlist"]
+__all__ = ["audit", "broadcasts", "events", "functions", "packages", "registrations", "waitlist"]

@@ -10,7 +10,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import Event, Function, Registration, TicketType
+from tickets.models import (
+    SEATS_PER_LODGE_TABLE,
+    Event,
+    Function,
+    Package,
+    PackageItem,
+    Registration,
+    TicketType,
+)
 from tickets.services import holds, registrations
 
 FUNCTION_SLUG = "grand-proclamation"
@@ -66,6 +74,18 @@ EVENTS = [
         10,
         "The Strand Arcade tea rooms",
         [("Brunch", "55.00", 100)],
+    ),
+]
+
+
+# (name, price, registration types (empty: anyone), [(ticket type, seats per package)])
+PACKAGES = [
+    ("Ceremony and banquet", "195.00", [], [("Ceremony seat", 1), ("Banquet seat", 1)]),
+    (
+        "Lodge package: 10 banquet seats",
+        "1150.00",
+        [Registration.Type.LODGE],
+        [("Banquet seat", SEATS_PER_LODGE_TABLE)],
     ),
 ]
 
@@ -140,8 +160,25 @@ class Command(BaseCommand):
                         capacity=capacity,
                         position=tt_position,
                     )
+            self._packages(function)
         self._nearly_sell_out(function)
         return function, True
+
+    def _packages(self, function: Function) -> None:
+        """The two packages of docs/design.md §15: one for anyone, one for lodges only."""
+        by_name = {tt.name: tt for tt in TicketType.objects.filter(event__function=function)}
+        for position, (name, price, kinds, items) in enumerate(PACKAGES):
+            package = Package.objects.create(
+                function=function,
+                name=name,
+                price=Decimal(price),
+                registration_types=kinds,
+                position=position,
+            )
+            PackageItem.objects.bulk_create(
+                PackageItem(package=package, ticket_type=by_name[tt_name], quantity=seats)
+                for tt_name, seats in items
+            )
 
     def _nearly_sell_out(self, function: Function) -> None:
         """Sell 37 of the 40 premium banquet seats through the real services: three lodge
