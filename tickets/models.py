@@ -499,7 +499,9 @@ class PackageItem(models.Model):
             raise ValidationError(
                 {"ticket_type": "A package can only contain ticket types of its own function."}
             )
-        lodges = self.package_id and self.package.open_to(Registration.Type.LODGE)
+        # A lodge package (sold to lodges only) is bought in tables; a package open to
+        # others too may hold a lodge's seats of it as seats (services.holds).
+        lodges = self.package_id and self.package.registration_types == [Registration.Type.LODGE]
         if (
             lodges
             and self.ticket_type_id
@@ -508,8 +510,8 @@ class PackageItem(models.Model):
         ):
             raise ValidationError(
                 {
-                    "quantity": f"Lodges buy {self.ticket_type.name} by the table: a package "
-                    f"open to lodges needs a multiple of {SEATS_PER_LODGE_TABLE} seats of it."
+                    "quantity": f"Lodges buy {self.ticket_type.name} by the table: a lodge "
+                    f"package needs a multiple of {SEATS_PER_LODGE_TABLE} seats of it."
                 }
             )
 
