@@ -100,7 +100,7 @@ def hold_package(
 ):
     """The package's item holds (all of one registration)."""
     return packages.hold_package(
-        packages.PackageOrder(
+        holds.PackageRequest(
             buyer_key=buyer,
             function=package.function,
             package_id=package.pk,

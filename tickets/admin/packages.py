@@ -12,6 +12,18 @@ from django.forms import BaseInlineFormSet
 from tickets.models import Package, PackageItem, Registration
 from tickets.services.packages import package_sales
 
+# What staff edit of a package, on the function page and on its own.
+PACKAGE_FIELDS = (
+    "name",
+    "price",
+    "registration_types",
+    "sales_start",
+    "sales_end",
+    "max_per_order",
+    "published",
+    "position",
+)
+
 
 class PackageAdminForm(forms.ModelForm):
     registration_types = forms.MultipleChoiceField(
@@ -23,18 +35,7 @@ class PackageAdminForm(forms.ModelForm):
 
     class Meta:
         model = Package
-        fields = (
-            "function",
-            "name",
-            "description",
-            "price",
-            "registration_types",
-            "sales_start",
-            "sales_end",
-            "max_per_order",
-            "published",
-            "position",
-        )
+        fields = ("function", PACKAGE_FIELDS[0], "description", *PACKAGE_FIELDS[1:])
 
 
 class PackageItemFormSet(BaseInlineFormSet):
@@ -95,17 +96,7 @@ class PackageInline(SalesColumn, admin.TabularInline):
     model = Package
     form = PackageAdminForm
     extra = 0
-    fields = (
-        "name",
-        "price",
-        "registration_types",
-        "sales_start",
-        "sales_end",
-        "max_per_order",
-        "published",
-        "position",
-        "sales",
-    )
+    fields = (*PACKAGE_FIELDS, "sales")
     readonly_fields = ("sales",)
     show_change_link = True
 

@@ -88,16 +88,18 @@ class SelectionRequest:
 
 @dataclass(frozen=True)
 class PackageRequest:
-    """`quantity` of one package (services.packages checks the package itself and builds
-    this, with `package.items` loaded): every item held in one transaction, or none."""
+    """`quantity` of one package (services.packages.hold_package): every item held in one
+    transaction, or none. `package` is the loaded package services.packages checked (its
+    items prefetched); callers pass only `package_id`."""
 
     buyer_key: str
     function: Function
-    package: Package
+    package_id: int
     quantity: int
     registration_type: str = Registration.Type.INDIVIDUAL
     user_id: int | None = None
     client_address: str = ""
+    package: Package | None = None
 
 
 AnyHoldRequest = HoldRequest | SelectionRequest | PackageRequest
@@ -196,6 +198,8 @@ def hold_package_items(request: PackageRequest) -> list[Hold]:
     order, or none. Raises SelectionRefused naming each item refused; nothing is changed
     then. The items' own per-order limits do not apply: the package's does (checked by
     services.packages, and here against what the registration already holds of it)."""
+    if request.package is None:
+        raise ValueError("hold_package_items holds the package services.packages checked")
     lines = []
     for item in inventory.sorted_by_ticket_type(request.package.items.all()):
         ticket_type = item.ticket_type

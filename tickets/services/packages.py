@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -47,20 +47,7 @@ from tickets.services.exceptions import (
 PackageState = Literal["in_stock", "sold_out", "unavailable"]
 
 
-@dataclass(frozen=True)
-class PackageOrder:
-    """What a buyer asked for: `quantity` packages."""
-
-    buyer_key: str
-    function: Function
-    package_id: int
-    quantity: int
-    registration_type: str = Registration.Type.INDIVIDUAL
-    user_id: int | None = None
-    client_address: str = ""
-
-
-def hold_package(order: PackageOrder) -> list[Hold]:
+def hold_package(order: holds.PackageRequest) -> list[Hold]:
     """Hold `order.quantity` packages: every item's seats in one transaction, or none.
 
     Raises a TicketingError with the message to show (PackageUnavailable when items are
@@ -68,17 +55,7 @@ def hold_package(order: PackageOrder) -> list[Hold]:
     """
     package = _package_for_sale(order)
     try:
-        return holds.hold_package_items(
-            holds.PackageRequest(
-                buyer_key=order.buyer_key,
-                function=order.function,
-                package=package,
-                quantity=order.quantity,
-                registration_type=order.registration_type,
-                user_id=order.user_id,
-                client_address=order.client_address,
-            )
-        )
+        return holds.hold_package_items(replace(order, package=package))
     except holds.SelectionRefused as refused:
         short = [line for line in refused.lines if isinstance(line.error, NotEnoughAvailable)]
         if short and len(short) == len(refused.lines):
@@ -225,7 +202,7 @@ def _window_open(package: Package, now: datetime.datetime) -> bool:
     return not (package.sales_end and now >= package.sales_end)
 
 
-def _package_for_sale(order: PackageOrder) -> Package:
+def _package_for_sale(order: holds.PackageRequest) -> Package:
     try:
         package = (
             Package.objects.select_related("function")

@@ -67,7 +67,7 @@ def _hold_package(request: HttpRequest, function: Function, page: _SelectionPage
         return page.refused(hold_form=form, status=400)
     try:
         holds = package_service.hold_package(
-            package_service.PackageOrder(
+            hold_service.PackageRequest(
                 function=function,
                 package_id=form.cleaned_data["package"],
                 quantity=form.cleaned_data["quantity"],

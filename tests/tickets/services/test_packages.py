@@ -124,7 +124,7 @@ def test_package_limits_and_window(ceremony_and_banquet):
         hold_package(package, 1)
     with pytest.raises(UnknownPackage):
         packages.hold_package(
-            packages.PackageOrder(
+            holds.PackageRequest(
                 buyer_key="b", function=make_function(), package_id=package.pk, quantity=1
             )
         )
