@@ -565,8 +565,9 @@ class Hold(models.Model):
     tables = models.PositiveSmallIntegerField(null=True, blank=True)
     unit_price = models.DecimalField(max_digits=9, decimal_places=2)
     # Set when these seats are an item of a package line (their price is the package's).
+    # RESTRICT: a package line goes only with its registration, which takes its holds too.
     package_hold = models.ForeignKey(
-        PackageHold, null=True, blank=True, on_delete=models.PROTECT, related_name="holds"
+        PackageHold, null=True, blank=True, on_delete=models.RESTRICT, related_name="holds"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     expires_at = models.DateTimeField()

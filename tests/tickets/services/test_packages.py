@@ -240,3 +240,12 @@ def test_touched_by_names_the_packages_of_changed_ticket_types(ceremony_and_banq
         package.pk
     ]
     assert {o.package_id for o in offers} == {package.pk, other.pk}
+
+
+def test_a_registration_whose_package_was_given_back_can_be_deleted(ceremony_and_banquet):
+    package, _, _ = ceremony_and_banquet
+    first, _ = hold_package(package, 1)
+    holds.release_hold(first.registration_id, first.pk)
+    wizard.delete_registration(first.registration_id)
+    assert not Registration.objects.exists()
+    assert not PackageHold.objects.exists()
