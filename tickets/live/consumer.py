@@ -36,7 +36,7 @@ from tickets.live.coalesce import AvailabilityBatch, newest_availability
 from tickets.live.hub import NOT_LIVE_LABEL, hubs
 from tickets.models import Function, Registration
 from tickets.services import packages
-from tickets.services.availability import TicketAvailability, catalogue_of
+from tickets.services.availability import Catalogue, TicketAvailability, catalogue_of
 from tickets.services.presence_steps import steps_of
 
 logger = logging.getLogger(__name__)
@@ -180,8 +180,9 @@ class FunctionConsumer(CappedSocket, AsyncWebsocketConsumer):
     # --- internals -----------------------------------------------------------------------
 
     async def _snapshot(self) -> str:
-        catalogue = await database_sync_to_async(catalogue_of)(self.function)
-        self.package_offers = await database_sync_to_async(packages.offers_of)(self.function)
+        # One hop to the sync thread for both reads: a reconnect storm queues on that
+        # thread, so a second hop per socket would delay every snapshot.
+        catalogue, self.package_offers = await _snapshot_reads(self.function)
         try:
             counts = await self.hub.presence.store.counts(self.function.pk)
         except REDIS_ERRORS:  # the hub's last counts; its next tick says it once
@@ -209,6 +210,11 @@ class FunctionConsumer(CappedSocket, AsyncWebsocketConsumer):
         self.ignored += 1
         ignored_client_messages[reason] += 1
         logger.debug("Ignored a %s client message on %s", reason, self.channel_name)
+
+
+@database_sync_to_async
+def _snapshot_reads(function: Function) -> tuple[Catalogue, list[packages.PackageOffer]]:
+    return catalogue_of(function), packages.offers_of(function)
 
 
 @database_sync_to_async
