@@ -38,6 +38,17 @@ class HoldForm(forms.Form):
         return self.cleaned_data["registration_type"] or Registration.Type.INDIVIDUAL
 
 
+class PackageHoldForm(forms.Form):
+    """A package: `package` + `quantity` (how many packages; the service checks its limit)."""
+
+    package = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+    quantity = forms.IntegerField(min_value=1, max_value=2**15 - 1)
+    registration_type = forms.ChoiceField(choices=Registration.Type.choices, required=False)
+
+    def clean_registration_type(self) -> str:
+        return self.cleaned_data["registration_type"] or Registration.Type.INDIVIDUAL
+
+
 QUANTITY_PREFIX = "quantity_"
 
 

@@ -539,6 +539,138 @@ class Registration(models.Model):
         return self.step_index(self.step) >= self.step_index(step)
 
 
+class Package(models.Model):
+    """Several ticket types sold together at one price, e.g. "Ceremony and banquet", or
+    "Lodge package: 10 banquet seats, $1,150" (docs/design.md §15).
+
+    Holding one holds every item in one transaction, all or nothing
+    (tickets.services.packages); its availability is the least, over its items, of
+    available seats / the item's seats, rounded down.
+    """
+
+    function = models.ForeignKey(Function, on_delete=models.PROTECT, related_name="packages")
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    # GST-inclusive, like ticket prices; it replaces its items' own prices.
+    price = models.DecimalField(
+        max_digits=9, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    # Registration.Type values that may buy it; empty: anyone.
+    registration_types = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Registration types that may buy it (individual, lodge, delegation); "
+        "empty: anyone.",
+    )
+    sales_start = models.DateTimeField(null=True, blank=True)
+    sales_end = models.DateTimeField(null=True, blank=True)
+    max_per_order = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text="Most of this package one registration may hold.",
+    )
+    published = models.BooleanField(default=True, help_text="Shown and on sale.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["function", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_per_order__gte=1), name="package_max_per_order_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def open_to(self, registration_type: str) -> bool:
+        return not self.registration_types or registration_type in self.registration_types
+
+
+class PackageItem(models.Model):
+    """One ticket type of a package and how many SEATS of it one package takes - always
+    seats, whoever buys: a lodge's tables count as seats of their items
+    (SEATS_PER_LODGE_TABLE each), so a package of one table is an item of 10 seats."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="items")
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, related_name="package_items"
+    )
+    quantity = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)], help_text="Seats of this ticket type in one package."
+    )
+
+    class Meta:
+        ordering = ["package", "ticket_type_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["package", "ticket_type"], name="one_item_per_ticket_type"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="package_item_quantity_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.ticket_type.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if (
+            self.package_id
+            and self.ticket_type_id
+            and self.ticket_type.event.function_id != self.package.function_id
+        ):
+            raise ValidationError(
+                {"ticket_type": "A package can only contain ticket types of its own function."}
+            )
+        # A lodge package (sold to lodges only) is bought in tables; a package open to
+        # others too may hold a lodge's seats of it as seats (services.holds).
+        lodges = self.package_id and self.package.registration_types == [Registration.Type.LODGE]
+        if (
+            lodges
+            and self.ticket_type_id
+            and self.ticket_type.sold_by_table
+            and self.quantity % SEATS_PER_LODGE_TABLE
+        ):
+            raise ValidationError(
+                {
+                    "quantity": f"Lodges buy {self.ticket_type.name} by the table: a lodge "
+                    f"package needs a multiple of {SEATS_PER_LODGE_TABLE} seats of it."
+                }
+            )
+
+
+class PackageHold(models.Model):
+    """One package line of a registration: `quantity` packages at `unit_price` each. Its
+    seats are the Hold rows pointing at it (one per item), which lapse, are released and
+    are confirmed together (their status is its status); their own unit_price is 0."""
+
+    registration = models.ForeignKey(
+        "Registration", on_delete=models.CASCADE, related_name="package_holds"
+    )
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="package_holds")
+    quantity = models.PositiveSmallIntegerField()
+    unit_price = models.DecimalField(max_digits=9, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["registration", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="package_hold_quantity_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.package.name}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
 class Hold(models.Model):
     """Seats of one ticket type held by, and then sold to, a registration.
 
@@ -558,6 +690,11 @@ class Hold(models.Model):
     # For lodge registrations, how many tables of SEATS_PER_LODGE_TABLE these seats are.
     tables = models.PositiveSmallIntegerField(null=True, blank=True)
     unit_price = models.DecimalField(max_digits=9, decimal_places=2)
+    # Set when these seats are an item of a package line (their price is the package's).
+    # RESTRICT: a package line goes only with its registration, which takes its holds too.
+    package_hold = models.ForeignKey(
+        PackageHold, null=True, blank=True, on_delete=models.RESTRICT, related_name="holds"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

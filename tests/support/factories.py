@@ -10,8 +10,16 @@ from decimal import Decimal
 from django.utils import timezone
 
 from analytics.models import Interaction
-from tickets.models import Event, Function, Registration, TicketType, WaitlistEntry
-from tickets.services import holds, waitlist
+from tickets.models import (
+    Event,
+    Function,
+    Package,
+    PackageItem,
+    Registration,
+    TicketType,
+    WaitlistEntry,
+)
+from tickets.services import holds, packages, waitlist
 from tickets.services import registrations as wizard
 
 _sequence = itertools.count(1)
@@ -63,6 +71,39 @@ def hold(
             buyer_key=buyer,
             function=ticket_type.event.function,
             ticket_type_id=ticket_type.pk,
+            quantity=quantity,
+            registration_type=registration_type,
+        )
+    )
+
+
+def make_package(items: list[tuple[TicketType, int]], **fields) -> Package:
+    """A package of (ticket type, seats per package) items, of their function."""
+    n = next(_sequence)
+    defaults = {
+        "function": items[0][0].event.function,
+        "name": f"Package {n}",
+        "price": Decimal("150.00"),
+    }
+    package = Package.objects.create(**{**defaults, **fields})
+    for ticket_type, seats in items:
+        PackageItem.objects.create(package=package, ticket_type=ticket_type, quantity=seats)
+    return package
+
+
+def hold_package(
+    package: Package,
+    quantity: int = 1,
+    *,
+    buyer: str = "buyer-1",
+    registration_type: str = Registration.Type.INDIVIDUAL,
+):
+    """The package's item holds (all of one registration)."""
+    return packages.hold_package(
+        holds.PackageRequest(
+            buyer_key=buyer,
+            function=package.function,
+            package_id=package.pk,
             quantity=quantity,
             registration_type=registration_type,
         )

@@ -3,7 +3,16 @@
 One module per part of the domain; importing them registers their ModelAdmins.
 """
 
-from tickets.admin import audit, broadcasts, events, functions, lodges, registrations, waitlist
+from tickets.admin import (
+    audit,
+    broadcasts,
+    events,
+    functions,
+    lodges,
+    packages,
+    registrations,
+    waitlist,
+)
 
 __all__ = [
     "audit",
@@ -11,6 +20,7 @@ __all__ = [
     "events",
     "functions",
     "lodges",
+    "packages",
     "registrations",
     "waitlist",
 ]

@@ -16,6 +16,7 @@ from tickets.admin.forms import (
     MessageForm,
     save_inline_forms_one_by_one,
 )
+from tickets.admin.packages import PackageInline
 from tickets.models import Broadcast, Event, Function
 from tickets.services import broadcasts, staff_edits
 from tickets.services.exceptions import TicketingError
@@ -68,7 +69,7 @@ class FunctionAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug", "venue")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("funnel_link",)
-    inlines = [EventInline]
+    inlines = [EventInline, PackageInline]
     actions = ["send_message"]
 
     def save_model(self, request, obj: Function, form, change: bool) -> None:

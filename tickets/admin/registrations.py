@@ -42,7 +42,16 @@ class HoldInline(admin.TabularInline):
     model = Hold
     extra = 0
     can_delete = False
-    fields = ("ticket_type", "seats", "tables", "unit_price", "status", "expires_at", "ended_at")
+    fields = (
+        "ticket_type",
+        "seats",
+        "tables",
+        "unit_price",
+        "package_hold",  # the package line these seats are an item of (its price is there)
+        "status",
+        "expires_at",
+        "ended_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -35,7 +35,8 @@ from tickets.live.admission import CappedSocket
 from tickets.live.coalesce import AvailabilityBatch, newest_availability
 from tickets.live.hub import NOT_LIVE_LABEL, hubs
 from tickets.models import Function, Registration
-from tickets.services.availability import catalogue_of
+from tickets.services import packages
+from tickets.services.availability import Catalogue, TicketAvailability, catalogue_of
 from tickets.services.presence_steps import steps_of
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,11 @@ class FunctionConsumer(CappedSocket, AsyncWebsocketConsumer):
         self.sent_versions: dict[int, int] = {}
         self.ticket_names: dict[int, str] = {}
         self.states: dict[int, str] = {}
+        # Packages (docs/design.md §15): read once at connect; their badges are computed
+        # from the newest ticket type counts this socket has, so a push costs no query.
+        self.package_offers: list[packages.PackageOffer] = []
+        self.latest: dict[int, TicketAvailability] = {}
+        self.package_versions: dict[int, int] = {}
         self.ignored = 0
         self._pending: AvailabilityBatch = {}
         self._pending_presence: PresenceCounts | None = None
@@ -148,6 +154,7 @@ class FunctionConsumer(CappedSocket, AsyncWebsocketConsumer):
             if availability.version <= self.sent_versions[ticket_type_id]:
                 continue
             self.sent_versions[ticket_type_id] = availability.version
+            self.latest[ticket_type_id] = availability
             parts.append(fragments.availability(availability))
             previous, self.states[ticket_type_id] = self.states[ticket_type_id], availability.state
             if availability.state == "low" and previous == "in_stock":
@@ -157,12 +164,25 @@ class FunctionConsumer(CappedSocket, AsyncWebsocketConsumer):
                         "low_availability", f"Only {availability.available} left for {name}!"
                     )
                 )
+        return "".join(parts) + self._package_html(batch)
+
+    def _package_html(self, batch: AvailabilityBatch) -> str:
+        parts = []
+        for index in packages.touched_by(self.package_offers, batch):
+            offer = self.package_offers[index]
+            state = packages.package_availability(offer, self.latest)
+            if state.version <= self.package_versions.get(offer.package_id, -1):
+                continue
+            self.package_versions[offer.package_id] = state.version
+            parts.append(fragments.package_availability(state))
         return "".join(parts)
 
     # --- internals -----------------------------------------------------------------------
 
     async def _snapshot(self) -> str:
-        catalogue = await database_sync_to_async(catalogue_of)(self.function)
+        # One hop to the sync thread for both reads: a reconnect storm queues on that
+        # thread, so a second hop per socket would delay every snapshot.
+        catalogue, self.package_offers = await _snapshot_reads(self.function)
         try:
             counts = await self.hub.presence.store.counts(self.function.pk)
         except REDIS_ERRORS:  # the hub's last counts; its next tick says it once
@@ -178,13 +198,23 @@ class FunctionConsumer(CappedSocket, AsyncWebsocketConsumer):
                 self.ticket_names[ticket_type.pk] = ticket_type.name
                 self.states[ticket_type.pk] = availability.state
                 self.sent_versions[ticket_type.pk] = availability.version
+                self.latest[ticket_type.pk] = availability
                 parts.append(fragments.availability(availability))
+        for offer in self.package_offers:
+            state = packages.package_availability(offer, self.latest)
+            self.package_versions[offer.package_id] = state.version
+            parts.append(fragments.package_availability(state))
         return "".join(parts)
 
     def _ignore(self, reason: str) -> None:
         self.ignored += 1
         ignored_client_messages[reason] += 1
         logger.debug("Ignored a %s client message on %s", reason, self.channel_name)
+
+
+@database_sync_to_async
+def _snapshot_reads(function: Function) -> tuple[Catalogue, list[packages.PackageOffer]]:
+    return catalogue_of(function), packages.offers_of(function)
 
 
 @database_sync_to_async

@@ -24,6 +24,7 @@ from presence.store import PresenceCounts
 from tickets.models import Broadcast, Event, Function, Registration
 from tickets.services.availability import TicketAvailability
 from tickets.services.broadcasts import BroadcastNews
+from tickets.services.packages import PackageAvailability
 
 
 @lru_cache(maxsize=8192)
@@ -33,6 +34,12 @@ def availability(a: TicketAvailability) -> str:
     return render_to_string("tickets/partials/availability.html", context) + render_to_string(
         "tickets/partials/buy_button.html", context
     )
+
+
+@lru_cache(maxsize=1024)
+def package_availability(p: PackageAvailability) -> str:
+    """The badge and the buy button of one package (docs/design.md §15)."""
+    return render_to_string("tickets/partials/package_availability.html", {"p": p, "oob": True})
 
 
 def live_indicator(live: bool, label: str | None = None) -> str:

@@ -108,9 +108,11 @@ def enqueue_confirmation(registration: Registration) -> list[OutboxMessage]:
 
 @dataclass(frozen=True)
 class Line:
-    """One itemised line: a ticket type of an event, its seats (and tables)."""
+    """One itemised line: a ticket type of an event, its seats (and tables); or a package
+    line (no event, `ticket_type` the package's name, `seats` how many packages), whose
+    items follow it at no price of their own."""
 
-    event: Event
+    event: Event | None
     ticket_type: str
     seats: int
     tables: int | None
@@ -118,7 +120,13 @@ class Line:
     line_total: Decimal
 
     @property
+    def description(self) -> str:
+        return self.ticket_type if self.event is None else f"{self.event.name}: {self.ticket_type}"
+
+    @property
     def quantity_label(self) -> str:
+        if self.event is None:
+            return f"{self.seats} package{'s' if self.seats != 1 else ''}"
         seats = f"{self.seats} seat{'s' if self.seats != 1 else ''}"
         if self.tables:
             return f"{self.tables} table{'s' if self.tables != 1 else ''} ({seats})"
@@ -126,10 +134,24 @@ class Line:
 
 
 def lines_of(holds: list[Hold]) -> list[Line]:
+    """Each package line first, then every hold (a package's items say which package)."""
+    package_lines = registrations.package_lines_of(holds)
     return [
         Line(
+            event=None,
+            ticket_type=line.package.name,
+            seats=line.quantity,
+            tables=None,
+            unit_price=line.unit_price,
+            line_total=line.line_total,
+        )
+        for line in package_lines.values()
+    ] + [
+        Line(
             event=hold.ticket_type.event,
-            ticket_type=hold.ticket_type.name,
+            ticket_type=hold.ticket_type.name
+            if hold.package_hold_id is None
+            else f"{hold.ticket_type.name} (in {package_lines[hold.package_hold_id].package.name})",
             seats=hold.seats,
             tables=hold.tables,
             unit_price=hold.unit_price,
@@ -260,7 +282,7 @@ def _invoice(context: dict[str, Any]) -> TaxInvoice:
         buyer_organisation=_organisation(registration),
         lines=tuple(
             InvoiceLine(
-                description=f"{line.event.name}: {line.ticket_type}",
+                description=line.description,
                 quantity_label=line.quantity_label,
                 quantity=line.seats,
                 unit_price=line.unit_price,

@@ -431,3 +431,48 @@ class TooManyLodgeSearches(RateLimited):
 class InvalidLodgeMerge(TicketingError):
     code = "invalid_lodge_merge"
     http_status = 400
+
+
+# --- packages (docs/design.md §15) ----------------------------------------------------------
+
+
+class UnknownPackage(TicketingError):
+    code = "unknown_package"
+    http_status = 400
+    default_message = "That package is not sold for this function."
+
+
+class PackageNotOffered(TicketingError):
+    """The package is not open to the buyer's registration type."""
+
+    code = "package_not_offered"
+    http_status = 409
+
+
+class PackageOverlap(TicketingError):
+    """One registration holds a ticket type either on its own or inside one package line,
+    never both: a line's seats then always belong to exactly one price."""
+
+    code = "package_overlap"
+    http_status = 409
+
+
+class PackageUnavailable(TicketingError):
+    """Too few seats of one or more items for the packages asked for; nothing was held.
+    `available` is how many of the package could be held now."""
+
+    code = "package_unavailable"
+    http_status = 409
+
+    def __init__(self, package_name: str, requested: int, available: int, short: list[str]):
+        self.requested = requested
+        self.available = available
+        self.short = short
+        if available <= 0:
+            message = f"{package_name} has just sold out ({', '.join(short)})."
+        else:
+            message = (
+                f"Only {available} of {package_name} {'is' if available == 1 else 'are'} "
+                f"left; you asked for {requested}. Nothing was held."
+            )
+        super().__init__(message)

@@ -24,6 +24,8 @@ from tickets.models import (
     SEATS_PER_LODGE_TABLE,
     Function,
     Hold,
+    Package,
+    PackageHold,
     Registration,
     Ticket,
     TicketType,
@@ -35,6 +37,7 @@ from tickets.services.exceptions import (
     EventCancelled,
     HoldAlreadyReleased,
     NotEnoughAvailable,
+    PackageOverlap,
     QuantityOutOfRange,
     RegistrationTypeMismatch,
     SalesClosed,
@@ -81,6 +84,25 @@ class SelectionRequest:
     registration_type: str = Registration.Type.INDIVIDUAL
     user_id: int | None = None
     client_address: str = ""
+
+
+@dataclass(frozen=True)
+class PackageRequest:
+    """`quantity` of one package (services.packages.hold_package): every item held in one
+    transaction, or none. `package` is the loaded package services.packages checked (its
+    items prefetched); callers pass only `package_id`."""
+
+    buyer_key: str
+    function: Function
+    package_id: int
+    quantity: int
+    registration_type: str = Registration.Type.INDIVIDUAL
+    user_id: int | None = None
+    client_address: str = ""
+    package: Package | None = None
+
+
+AnyHoldRequest = HoldRequest | SelectionRequest | PackageRequest
 
 
 @dataclass(frozen=True)
@@ -171,11 +193,45 @@ def hold_selection(request: SelectionRequest) -> list[Hold]:
         raise SelectionRefused(refused.lines) from None
 
 
+def hold_package_items(request: PackageRequest) -> list[Hold]:
+    """Hold every item of `request.quantity` packages in one transaction, in ticket type
+    order, or none. Raises SelectionRefused naming each item refused; nothing is changed
+    then. The items' own per-order limits do not apply: the package's does (checked by
+    services.packages, and here against what the registration already holds of it)."""
+    if request.package is None:
+        raise ValueError("hold_package_items holds the package services.packages checked")
+    lines = []
+    for item in inventory.sorted_by_ticket_type(request.package.items.all()):
+        ticket_type = item.ticket_type
+        ticket_type.event.function = request.function
+        try:
+            _check_on_sale(ticket_type)
+            # An item limited to some registration types limits the package with it.
+            eligibility.check_registration_type(request.registration_type, ticket_type)
+        except TicketingError as error:
+            raise SelectionRefused([LineRefusal(ticket_type.pk, ticket_type.name, error)]) from None
+        seats = item.quantity * request.quantity
+        # A lodge's tables are seats of the item (PackageItem.quantity is in seats).
+        tables = (
+            seats // SEATS_PER_LODGE_TABLE
+            if by_table(request.registration_type, ticket_type)
+            and seats % SEATS_PER_LODGE_TABLE == 0
+            else None
+        )
+        lines.append(_Line(ticket_type, tables or seats, seats, tables))
+    try:
+        return _hold_with_fallback(request, lines)
+    except _LinesRefused as refused:
+        raise SelectionRefused(refused.lines) from None
+
+
 def release_hold(registration_id: UUID, hold_id: int) -> None:
-    """The buyer gives back one line of their selection."""
+    """The buyer gives back one line of their selection; a package's item gives back the
+    whole package line with it (a package is held and released as one)."""
     with transaction.atomic():
         registration = lock_open_registration(registration_id)
-        holds = [h for h in lock_holds_of(registration, Hold.Status.ACTIVE) if h.pk == hold_id]
+        active = lock_holds_of(registration, Hold.Status.ACTIVE)
+        holds = _with_package_siblings(active, [h for h in active if h.pk == hold_id])
         if not holds:
             raise HoldAlreadyReleased()
         _give_back_lines(registration, holds)
@@ -189,11 +245,10 @@ def release_lines_of(registration_id: UUID, ticket_type_ids: Iterable[int]) -> i
         registration = lock_registration(registration_id)
         if registration is None or not registration.is_pending:
             return 0
-        holds = [
-            h
-            for h in lock_holds_of(registration, Hold.Status.ACTIVE)
-            if h.ticket_type_id in ticket_type_ids
-        ]
+        active = lock_holds_of(registration, Hold.Status.ACTIVE)
+        holds = _with_package_siblings(
+            active, [h for h in active if h.ticket_type_id in ticket_type_ids]
+        )
         _give_back_lines(registration, holds)
         return len(holds)
 
@@ -368,7 +423,7 @@ class _LinesRefused(Exception):
         self.lines = lines
 
 
-def _hold_with_fallback(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> list[Hold]:
+def _hold_with_fallback(request: AnyHoldRequest, lines: list[_Line]) -> list[Hold]:
     try:
         return _hold_with_retries(request, lines)
     except _LinesRefused as refused:
@@ -389,7 +444,7 @@ class _RegistrationExpired(Exception):
         self.registration_id = registration_id
 
 
-def _hold_with_retries(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> list[Hold]:
+def _hold_with_retries(request: AnyHoldRequest, lines: list[_Line]) -> list[Hold]:
     """Hold, retrying (twice at most) on causes that clear by themselves."""
     for _ in range(2):
         try:
@@ -409,7 +464,7 @@ def _hold_with_retries(request: HoldRequest | SelectionRequest, lines: list[_Lin
         raise SeatsBusy() from None
 
 
-def _hold_once_in_time(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> list[Hold]:
+def _hold_once_in_time(request: AnyHoldRequest, lines: list[_Line]) -> list[Hold]:
     try:
         return _hold_once(request, lines)
     except OperationalError as error:
@@ -418,7 +473,7 @@ def _hold_once_in_time(request: HoldRequest | SelectionRequest, lines: list[_Lin
         raise
 
 
-def _hold_once(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> list[Hold]:
+def _hold_once(request: AnyHoldRequest, lines: list[_Line]) -> list[Hold]:
     """One transaction for every line, ordered so the hot locks are held briefly.
 
     Lock order (docs/design.md §3): the registration first, then the ticket types in
@@ -439,17 +494,24 @@ def _hold_once(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> l
             ).order_by("-pk"):
                 existing[found.ticket_type_id] = found  # the oldest wins, as before
         _check_address_cap(registration, sum(line.seats for line in lines))
-        too_many = []
-        for line in lines:
-            if line.ticket_type.pk in existing:
-                try:
-                    _check_combined_quantity(line, existing[line.ticket_type.pk])
-                except QuantityOutOfRange as error:
-                    too_many.append(LineRefusal(line.ticket_type.pk, line.ticket_type.name, error))
-        if too_many:
-            raise _LinesRefused(too_many)
+        package_hold = None
+        if isinstance(request, PackageRequest):
+            package_hold = _write_package_hold(registration, request, lines, existing)
+        else:
+            too_many = []
+            for line in lines:
+                if line.ticket_type.pk in existing:
+                    try:
+                        _check_combined_quantity(line, existing[line.ticket_type.pk])
+                    except (QuantityOutOfRange, PackageOverlap) as error:
+                        too_many.append(
+                            LineRefusal(line.ticket_type.pk, line.ticket_type.name, error)
+                        )
+            if too_many:
+                raise _LinesRefused(too_many)
         holds = [
-            _write_hold(registration, line, existing.get(line.ticket_type.pk)) for line in lines
+            _write_hold(registration, line, existing.get(line.ticket_type.pk), package_hold)
+            for line in lines
         ]
         if not opened:
             _back_to_ticket_selection(registration)
@@ -467,14 +529,21 @@ def _hold_once(request: HoldRequest | SelectionRequest, lines: list[_Line]) -> l
     return holds
 
 
-def _write_hold(registration: Registration, line: _Line, existing: Hold | None) -> Hold:
+def _write_hold(
+    registration: Registration,
+    line: _Line,
+    existing: Hold | None,
+    package_hold: PackageHold | None = None,
+) -> Hold:
     if existing is None:
         return Hold.objects.create(
             registration=registration,
             ticket_type=line.ticket_type,
             seats=line.seats,
             tables=line.tables,
-            unit_price=line.ticket_type.price,
+            # A package's items are priced by the package line, not one by one.
+            unit_price=line.ticket_type.price if package_hold is None else 0,
+            package_hold=package_hold,
             expires_at=registration.expires_at,
         )
     grown = {"seats": F("seats") + line.seats}
@@ -502,7 +571,7 @@ def _refusal(line: _Line) -> TicketingError:
     return NotEnoughAvailable(ticket_type.name, line.seats, ticket_type.available)
 
 
-def _open_registration_for(request: HoldRequest | SelectionRequest) -> tuple[Registration, bool]:
+def _open_registration_for(request: AnyHoldRequest) -> tuple[Registration, bool]:
     """The buyer's open registration, locked, and whether it was opened just now."""
     registration = lock_pending_registration_of_buyer(request.buyer_key, request.function.pk)
     if registration is not None:
@@ -557,8 +626,70 @@ def _check_address_cap(registration: Registration, seats: int) -> None:
         raise AddressHoldLimit(cap, held, seats)
 
 
+def _write_package_hold(
+    registration: Registration,
+    request: PackageRequest,
+    lines: list[_Line],
+    existing: dict[int, Hold],
+) -> PackageHold:
+    """The package line the items' holds belong to: a new one, or the registration's line
+    of the same package grown by `request.quantity`. Refused (_LinesRefused) when an item's
+    ticket type is already held on its own or in another package line, or when the
+    package's per-order limit would be passed."""
+    package = request.package
+    held = {hold.package_hold_id for hold in existing.values()}
+    if not existing:
+        return PackageHold.objects.create(
+            registration=registration,
+            package=package,
+            quantity=request.quantity,
+            unit_price=package.price,
+        )
+    line_of_package = (
+        PackageHold.objects.filter(pk__in=held - {None}, package=package).first()
+        if len(held) == 1 and len(existing) == len(lines)
+        else None
+    )
+    if line_of_package is None:
+        error = PackageOverlap(
+            f"Your selection already has some of the tickets of {package.name}. Remove them "
+            "first: a ticket type is held either on its own or in one package."
+        )
+        raise _LinesRefused(
+            [
+                LineRefusal(line.ticket_type.pk, line.ticket_type.name, error)
+                for line in lines
+                if line.ticket_type.pk in existing
+            ]
+        )
+    if line_of_package.quantity + request.quantity > package.max_per_order:
+        error = QuantityOutOfRange(
+            f"One registration can hold at most {package.max_per_order} of {package.name}; "
+            f"you hold {line_of_package.quantity} and asked for {request.quantity} more."
+        )
+        raise _LinesRefused([LineRefusal(lines[0].ticket_type.pk, package.name, error)])
+    # Under the registration's row lock (taken first), like its holds.
+    PackageHold.objects.filter(pk=line_of_package.pk).update(
+        quantity=F("quantity") + request.quantity
+    )
+    line_of_package.quantity += request.quantity
+    return line_of_package
+
+
+def _with_package_siblings(active: list[Hold], chosen: list[Hold]) -> list[Hold]:
+    """`chosen` and every other active hold of the package lines among them."""
+    lines = {hold.package_hold_id for hold in chosen} - {None}
+    chosen_ids = {hold.pk for hold in chosen}
+    return [h for h in active if h.pk in chosen_ids or h.package_hold_id in lines]
+
+
 def _check_combined_quantity(line: _Line, existing: Hold) -> None:
     ticket_type = line.ticket_type
+    if existing.package_hold_id is not None:
+        raise PackageOverlap(
+            f"{ticket_type.name} is already in a package of your selection; remove the "
+            "package first to hold it on its own."
+        )
     if line.tables is not None:
         most, held, unit = ticket_type.max_tables_per_order, existing.tables or 0, "tables"
         asked = line.tables

@@ -31,6 +31,7 @@ from tickets.models import (
     Function,
     Hold,
     Lodge,
+    PackageHold,
     Registration,
     Ticket,
     TicketType,
@@ -172,13 +173,23 @@ def current_holds(registration: Registration) -> list[Hold]:
     bought."""
     return list(
         registration.holds.filter(status=_current_hold_status(registration))
-        .select_related("ticket_type__event")
+        .select_related("ticket_type__event", "package_hold__package")
         .order_by("ticket_type__event__position", "ticket_type_id")
     )
 
 
+def package_lines_of(holds: Sequence[Hold]) -> dict[int, PackageHold]:
+    """The package lines the holds belong to, by id (a package's items share one)."""
+    return {h.package_hold_id: h.package_hold for h in holds if h.package_hold_id is not None}
+
+
 def total_of(holds: Sequence[Hold]) -> Decimal:
-    return sum((hold.line_total for hold in holds), Decimal("0"))
+    """What the lines cost: each hold at its unit price (a package's items at 0) plus each
+    package line at the package price it was held at."""
+    packages = package_lines_of(holds).values()
+    return sum((hold.line_total for hold in holds), Decimal("0")) + sum(
+        (line.line_total for line in packages), Decimal("0")
+    )
 
 
 def holds_by_event(holds: Sequence[Hold]) -> list[tuple[Event, list[Hold]]]:

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET
 from common.buyers import buyer_key_of, ensure_buyer_key
 from common.errors import DomainError, error_page
 from tickets.models import Event, Function, Registration
-from tickets.services import broadcasts
+from tickets.services import broadcasts, packages
 from tickets.services import registrations as registration_service
-from tickets.services.availability import catalogue_of
+from tickets.services.availability import Catalogue, TicketAvailability, catalogue_of
 
 FUNCTION_PAGE = "tickets/function_detail.html"
 
@@ -34,6 +34,7 @@ def function_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def availability_api(request: HttpRequest, slug: str) -> JsonResponse:
     function = get_object_or_404(Function, slug=slug, published=True)
+    catalogue = catalogue_of(function)
     events = [
         {
             "id": event.pk,
@@ -54,9 +55,32 @@ def availability_api(request: HttpRequest, slug: str) -> JsonResponse:
                 for tt, a in offers
             ],
         }
-        for event, offers in catalogue_of(function)
+        for event, offers in catalogue
     ]
-    return JsonResponse({"function": function.slug, "events": events})
+    return JsonResponse(
+        {
+            "function": function.slug,
+            "events": events,
+            "packages": [
+                {
+                    "id": offer.package_id,
+                    "name": offer.name,
+                    "price": str(offer.price),
+                    "available": p.available,
+                    "items": [
+                        {"ticket_type": tt_id, "quantity": seats} for tt_id, seats in offer.items
+                    ],
+                }
+                for offer, p in packages.packages_with_availability(
+                    function, availability_in(catalogue)
+                )
+            ],
+        }
+    )
+
+
+def availability_in(catalogue: Catalogue) -> dict[int, TicketAvailability]:
+    return {tt.pk: a for _, offers in catalogue for tt, a in offers}
 
 
 @require_GET
@@ -94,9 +118,11 @@ def render_function_page(
         buyer_key_of(request.session), function
     )
     requested = request.GET.get("as") or request.POST.get("registration_type")
+    catalogue = catalogue_of(function)
     context = {
         "function": function,
-        "catalogue": catalogue_of(function),
+        "catalogue": catalogue,
+        "packages": packages.packages_with_availability(function, availability_in(catalogue)),
         "broadcasts": broadcasts.recent_broadcasts(function),
         "open_registration": open_registration,
         "registration_type": registration_service.registration_type_offered(

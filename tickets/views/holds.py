@@ -14,9 +14,16 @@ from django.views.decorators.http import require_POST
 from common.buyers import ensure_buyer_key
 from common.client import client_address
 from common.errors import DomainError, refusal_page
-from tickets.forms import QUANTITY_PREFIX, HoldForm, SelectionForm, quantity_field_name
+from tickets.forms import (
+    QUANTITY_PREFIX,
+    HoldForm,
+    PackageHoldForm,
+    SelectionForm,
+    quantity_field_name,
+)
 from tickets.models import Function, Registration, TicketType
 from tickets.services import holds as hold_service
+from tickets.services import packages as package_service
 from tickets.services.exceptions import (
     HoldAlreadyReleased,
     InvalidFields,
@@ -47,9 +54,30 @@ def hold_create(request: HttpRequest, slug: str) -> HttpResponse:
         )
     function = get_object_or_404(Function, slug=slug, published=True)
     page = _SelectionPage(request, function)
+    if "package" in request.POST:
+        return _hold_package(request, function, page)
     if "ticket_type" in request.POST:
         return _hold_one_line(request, function, page)
     return _hold_selection(request, function, page)
+
+
+def _hold_package(request: HttpRequest, function: Function, page: _SelectionPage) -> HttpResponse:
+    form = PackageHoldForm(request.POST)
+    if not form.is_valid():
+        return page.refused(hold_form=form, status=400)
+    try:
+        holds = package_service.hold_package(
+            hold_service.PackageRequest(
+                function=function,
+                package_id=form.cleaned_data["package"],
+                quantity=form.cleaned_data["quantity"],
+                registration_type=form.cleaned_data["registration_type"],
+                **_buyer(request),
+            )
+        )
+    except TicketingError as refusal:
+        return page.refused(error=refusal)
+    return HttpResponseSeeOther(step_url(holds[0].registration, Step.TICKET_SELECTION))
 
 
 def _hold_one_line(request: HttpRequest, function: Function, page: _SelectionPage) -> HttpResponse:
@@ -116,7 +144,7 @@ class _SelectionPage:
         self,
         *,
         error: DomainError | None = None,
-        hold_form: HoldForm | SelectionForm | None = None,
+        hold_form: HoldForm | SelectionForm | PackageHoldForm | None = None,
         refused_lines: list[hold_service.LineRefusal] | None = None,
         status: int = 200,
     ) -> HttpResponse:

@@ -91,6 +91,7 @@ def _wizard_context(registration: Registration, step: str, **extra: Any) -> dict
         "broadcasts": broadcasts.recent_broadcasts(registration.function),
         "cancelled": broadcasts.cancelled_lines_of(registration),
         "holds": holds,
+        "package_lines": list(wizard.package_lines_of(holds).values()),
         "total": wizard.total_of(holds),
         "steps": [
             (

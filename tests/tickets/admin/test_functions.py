@@ -35,6 +35,8 @@ def function_form(function, **changes) -> dict:
         "waitlist_offer_minutes": function.waitlist_offer_minutes,
         "events-TOTAL_FORMS": "0",
         "events-INITIAL_FORMS": "0",
+        "packages-TOTAL_FORMS": "0",
+        "packages-INITIAL_FORMS": "0",
     }
     return {**data, **changes}
 

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from tests.support.factories import hold, make_event, make_function, make_ticket_type
+from tests.support.factories import hold, make_event, make_function, make_package, make_ticket_type
 from tests.support.html import elements_by_id, elements_with
 from tests.support.redis_server import unreachable_redis_url
 from tests.support.sockets import (
@@ -361,3 +361,35 @@ async def test_with_redis_stopped_a_new_socket_is_told_to_try_again_later(
     assert connected
     closed = await socket.receive_output(timeout=RECEIVE_TIMEOUT)
     assert closed == {"type": "websocket.close", "code": admission.CLOSE_TRY_AGAIN_LATER}
+
+
+# --- packages (docs/design.md §15) ---------------------------------------------------------
+
+
+async def test_a_package_badge_moves_when_an_item_sells_out_from_single_sales(db):
+    @database_sync_to_async
+    def function_with_a_package():
+        function = make_function()
+        ceremony = make_ticket_type(make_event(function), capacity=20)
+        banquet = make_ticket_type(make_event(function), capacity=6)
+        return function, banquet, make_package([(ceremony, 1), (banquet, 2)])
+
+    function, banquet, package = await function_with_a_package()
+    socket, _ = await open_socket(function, await new_session("watcher"))
+    snapshot = await next_fragments(socket)
+    badge = f"package-availability-{package.pk}"
+    assert snapshot[badge].attrs["data-available"] == "3"  # min(20 // 1, 6 // 2)
+    assert "disabled" not in snapshot[f"buy-package-{package.pk}"].attrs
+
+    await async_hold(banquet, 1, buyer="a")  # 5 banquet seats: two packages
+    moved = await fragments_until(socket, lambda f: badge in f)
+    assert moved[badge].attrs["data-available"] == "2"
+    await async_hold(banquet, 5, buyer="b")  # the banquet sells out on its own
+    sold_out = await fragments_until(
+        socket, lambda f: badge in f and f[badge].attrs["data-state"] == "sold_out"
+    )
+    assert sold_out[badge].attrs["data-available"] == "0"
+    assert sold_out[badge].text == "SOLD OUT"
+    assert "disabled" in sold_out[f"buy-package-{package.pk}"].attrs
+    assert int(sold_out[badge].attrs["data-version"]) > int(moved[badge].attrs["data-version"])
+    await socket.disconnect()

@@ -16,7 +16,7 @@ from tests.support import factories
 from tests.support.html import elements_by_id, elements_with
 from tickets.live import fragments
 from tickets.models import Broadcast
-from tickets.services import broadcasts
+from tickets.services import broadcasts, packages
 from tickets.services import registrations as wizard
 from tickets.services.availability import catalogue_of
 
@@ -30,15 +30,22 @@ def staff(db):
 
 def test_page_fragments_render_without_queries(django_assert_num_queries):
     function = factories.make_function()
-    factories.make_ticket_type(factories.make_event(function, name="Banquet"), capacity=20)
+    banquet = factories.make_ticket_type(
+        factories.make_event(function, name="Banquet"), capacity=20
+    )
+    package = factories.make_package([(banquet, 2)])
     [(event, [(ticket_type, availability)])] = catalogue_of(function)  # the snapshot's read
+    [offer] = packages.offers_of(function)
     counts = PresenceCounts.of(3, {"ticket_selection": 2, "review": 1})
     fragments.availability.cache_clear()
     fragments.presence.cache_clear()
+    fragments.package_availability.cache_clear()
     with django_assert_num_queries(0):
+        package_state = packages.package_availability(offer, {ticket_type.pk: availability})
         html = "".join(
             [
                 fragments.availability(availability),
+                fragments.package_availability(package_state),
                 fragments.live_indicator(True),
                 fragments.toast("low_availability", "Only 2 left!", refresh=("/x/", "x")),
                 fragments.event_status(event),
@@ -50,6 +57,7 @@ def test_page_fragments_render_without_queries(django_assert_num_queries):
     found = elements_by_id(html)
     assert found[f"availability-{ticket_type.pk}"].attrs["data-available"] == "20"
     assert f"buy-{ticket_type.pk}" in found
+    assert found[f"package-availability-{package.pk}"].attrs["data-available"] == "10"
     assert found["live-indicator"].attrs["data-live"] == "true"
     assert found["presence"].attrs["data-others"] == "2"
     assert {f"event-status-{event.pk}", f"event-details-{event.pk}", "function-details"} <= set(

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.support.factories import hold, make_event, make_function, make_ticket_type
+from tests.support.factories import hold, make_event, make_function, make_package, make_ticket_type
 from tickets.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +72,8 @@ class TestFunctionPages:
                 event = make_event(function)
                 for _ in range(ticket_types_per_event):
                     make_ticket_type(event)
+                    # Packages are read once for the page (their items prefetched).
+                    make_package([(make_ticket_type(event), 1)])
             client.get(function.get_absolute_url())  # the first visit creates the session
             with CaptureQueriesContext(connection) as queries:
                 assert client.get(function.get_absolute_url()).status_code == 200
@@ -79,7 +81,7 @@ class TestFunctionPages:
 
         small, large = queries_for_page_with(1), queries_for_page_with(6)
         assert small == large
-        assert large <= 5
+        assert large <= 7  # ... and the packages, with their items
 
 
 class TestAvailabilityApi:
@@ -111,7 +113,28 @@ class TestAvailabilityApi:
                     ],
                 }
             ],
+            "packages": [],
         }
+
+    def test_packages_are_listed_with_their_availability(self, client):
+        function = make_function()
+        ceremony = make_ticket_type(make_event(function), capacity=10)
+        banquet = make_ticket_type(make_event(function), capacity=25)
+        package = make_package([(ceremony, 1), (banquet, 2)], name="Both", price="195.00")
+        hold(banquet, 7)
+        body = client.get(f"/api/functions/{function.slug}/availability/").json()
+        assert body["packages"] == [
+            {
+                "id": package.pk,
+                "name": "Both",
+                "price": "195.00",
+                "available": 9,  # min(10 // 1, 18 // 2)
+                "items": [
+                    {"ticket_type": ceremony.pk, "quantity": 1},
+                    {"ticket_type": banquet.pk, "quantity": 2},
+                ],
+            }
+        ]
 
     def test_unknown_function_is_404(self, client):
         assert client.get("/api/functions/nope/availability/").status_code == 404

@@ -11,7 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from common.buyers import BUYER_SESSION_KEY
-from tests.support.factories import hold, make_event, make_function, make_ticket_type, refreshed
+from tests.support.factories import (
+    hold,
+    make_event,
+    make_function,
+    make_package,
+    make_ticket_type,
+    refreshed,
+)
 from tests.support.html import refusal_code
 from tests.support.http import hold_url, post_hold
 from tickets.models import Event, Hold, Registration
@@ -216,3 +223,50 @@ class TestHoldForm:
         response = post_hold(client, tt, 2, registration_type="lodge")
         assert response.status_code == 303
         assert refreshed(tt).reserved == 20
+
+
+class TestPackageHold:
+    """`POST /functions/<slug>/hold/` with `package` + `quantity` (docs/design.md §15)."""
+
+    @pytest.fixture
+    def package(self):
+        function = make_function()
+        ceremony = make_ticket_type(make_event(function), name="Ceremony", capacity=10)
+        banquet = make_ticket_type(make_event(function), name="Banquet", capacity=3)
+        return make_package([(ceremony, 1), (banquet, 1)], name="Ceremony and banquet")
+
+    def post(self, client, package, **fields):
+        return client.post(hold_url(package.function), {"package": package.pk, **fields})
+
+    def test_held_whole_and_sent_to_the_registration(self, client, package):
+        response = self.post(client, package, quantity=2)
+        assert response.status_code == 303
+        registration = Registration.objects.get()
+        assert response["Location"].startswith(f"/registrations/{registration.pk}/")
+        assert sorted(registration.holds.values_list("seats", flat=True)) == [2, 2]
+        page = client.get(response["Location"], follow=True).content.decode()
+        assert "Ceremony and banquet" in page
+        assert 'id="selection-total">$300.00' in page  # two packages at $150
+
+    def test_too_few_seats_is_409_with_nothing_held(self, client, package):
+        response = self.post(client, package, quantity=4)
+        assert response.status_code == 409
+        assert refusal_code(response) == "package_unavailable"
+        assert "Only 3 of Ceremony and banquet are left" in response.content.decode()
+        assert not Hold.objects.exists()
+
+    @pytest.mark.parametrize("fields", [{"quantity": "0"}, {"quantity": "x"}, {}])
+    def test_bad_fields_are_400(self, client, package, fields):
+        assert self.post(client, package, **fields).status_code == 400
+        assert not Hold.objects.exists()
+
+    def test_a_package_of_another_function_is_400(self, client, package):
+        other = make_function()
+        response = client.post(hold_url(other), {"package": package.pk, "quantity": 1})
+        assert response.status_code == 400
+        assert refusal_code(response) == "unknown_package"
+
+    def test_the_function_page_shows_its_badge(self, client, package):
+        page = client.get(package.function.get_absolute_url()).content.decode()
+        assert f'id="package-availability-{package.pk}"' in page
+        assert 'data-available="3"' in page

@@ -10,7 +10,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import Attendee, Event, Function, GrandLodge, Lodge, Registration, TicketType
+from tickets.models import (
+    SEATS_PER_LODGE_TABLE,
+    Attendee,
+    Event,
+    Function,
+    GrandLodge,
+    Lodge,
+    Package,
+    PackageItem,
+    Registration,
+    TicketType,
+)
 from tickets.services import holds, registrations
 
 FUNCTION_SLUG = "grand-proclamation"
@@ -99,6 +110,18 @@ SAMPLE_LODGES = [
 ]
 
 
+# (name, price, registration types (empty: anyone), [(ticket type, seats per package)])
+PACKAGES = [
+    ("Ceremony and banquet", "195.00", [], [("Ceremony seat", 1), ("Banquet seat", 1)]),
+    (
+        "Lodge package: 10 banquet seats",
+        "1150.00",
+        [Registration.Type.LODGE],
+        [("Banquet seat", SEATS_PER_LODGE_TABLE)],
+    ),
+]
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo function (Grand Proclamation) and a staff login. Safe to run again: "
@@ -173,6 +196,7 @@ class Command(BaseCommand):
                         position=tt_position,
                         **ELIGIBILITY.get(tt_name, {}),
                     )
+            self._packages(function)
         self._nearly_sell_out(function)
         return function, True
 
@@ -192,6 +216,22 @@ class Command(BaseCommand):
                     )
                     created += new
         return created
+
+    def _packages(self, function: Function) -> None:
+        """The two packages of docs/design.md §15: one for anyone, one for lodges only."""
+        by_name = {tt.name: tt for tt in TicketType.objects.filter(event__function=function)}
+        for position, (name, price, kinds, items) in enumerate(PACKAGES):
+            package = Package.objects.create(
+                function=function,
+                name=name,
+                price=Decimal(price),
+                registration_types=kinds,
+                position=position,
+            )
+            PackageItem.objects.bulk_create(
+                PackageItem(package=package, ticket_type=by_name[tt_name], quantity=seats)
+                for tt_name, seats in items
+            )
 
     def _nearly_sell_out(self, function: Function) -> None:
         """Sell 37 of the 40 premium banquet seats through the real services: three lodge
