@@ -22,7 +22,7 @@ from django.utils import timezone
 from tickets.models import Broadcast, CheckIn, Function, Hold, Registration, Ticket, TicketType
 from tickets.services import funnel as funnel_service
 from tickets.services.checkin import DOOR_PAYMENT_METHOD
-from tickets.services.tax import gst_included
+from tickets.services.tax import CENT, gst_included
 
 # Ticket types, revenue, sales per minute, sales per day, the funnel (two), expected
 # seats per event, check-ins per event and door, broadcasts.
@@ -166,10 +166,12 @@ def _revenue(function: Function) -> Revenue:
         door=_money(owed & Q(payment_method=DOOR_PAYMENT_METHOD)),
         invoice=_money(owed & ~Q(payment_method=DOOR_PAYMENT_METHOD)),
     )
+    # To the cent whatever the database hands back (SQLite's empty sum is a bare 0).
+    cents = {name: Decimal(value).quantize(CENT) for name, value in sums.items()}
     return Revenue(
-        confirmed=sums["confirmed"],
-        outstanding_invoice=sums["invoice"],
-        outstanding_door=sums["door"],
+        confirmed=cents["confirmed"],
+        outstanding_invoice=cents["invoice"],
+        outstanding_door=cents["door"],
     )
 
 

@@ -4,7 +4,6 @@ does not grow with the number of registrations."""
 from __future__ import annotations
 
 import datetime
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -13,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.support import factories
+from tests.support.dashboard import many_registrations
 from tests.support.door import confirmed_individuals, tickets_of
 from tickets.models import Hold, Registration
 from tickets.services import broadcasts, checkin, dashboard
@@ -90,7 +90,7 @@ def test_check_ins_per_event_and_door_and_the_last_broadcasts(banquet):
     (door,) = figures.check_ins
     assert (door.event_name, door.checked_in, door.expected) == ("Banquet", 2, 3)
     assert door.by_door == (("North", 1), ("South", 1))
-    assert [b.text for b in figures.broadcasts][0] == f"Message {dashboard.RECENT_BROADCASTS}"
+    assert figures.broadcasts[0].text == f"Message {dashboard.RECENT_BROADCASTS}"
     assert len(figures.broadcasts) == dashboard.RECENT_BROADCASTS
 
 
@@ -101,47 +101,11 @@ def test_the_funnel_comes_with_the_figures(banquet):
     assert (funnel.started, funnel.confirmed, funnel.in_progress) == (2, 1, 1)
 
 
-def _many_registrations(ticket_type, count: int) -> None:
-    """`count` confirmed registrations of one seat each (rows only: no wizard)."""
-    now = timezone.now()
-    registrations = Registration.objects.bulk_create(
-        (
-            Registration(
-                function=ticket_type.event.function,
-                status=Registration.Status.CONFIRMED,
-                step=Registration.Step.CONFIRMATION,
-                furthest_step=Registration.Step.CONFIRMATION,
-                buyer_key=uuid.uuid4().hex,
-                expires_at=now,
-                confirmed_at=now - datetime.timedelta(minutes=n % 90),
-                payment_status=Registration.PaymentStatus.PAID,
-                total_amount=ticket_type.price,
-            )
-            for n in range(count)
-        ),
-        batch_size=1000,
-    )
-    Hold.objects.bulk_create(
-        (
-            Hold(
-                registration=r,
-                ticket_type=ticket_type,
-                seats=1,
-                unit_price=ticket_type.price,
-                status=Hold.Status.CONFIRMED,
-                expires_at=now,
-            )
-            for r in registrations
-        ),
-        batch_size=1000,
-    )
-
-
 def test_a_read_costs_the_same_queries_at_10_and_at_10000_registrations():
     counted = {}
     for count in (10, 10_000):
         ticket_type = factories.make_ticket_type(capacity=20_000)
-        _many_registrations(ticket_type, count)
+        many_registrations(ticket_type, count)
         function = ticket_type.event.function
         with CaptureQueriesContext(connection) as queries:
             figures = dashboard.figures_of(function)
