@@ -69,9 +69,7 @@ def nothing_remembered():
 
 @pytest.fixture
 def banquet(db):
-    return factories.make_ticket_type(
-        factories.make_event(name="Banquet"), name="Seat", capacity=6
-    )
+    return factories.make_ticket_type(factories.make_event(name="Banquet"), name="Seat", capacity=6)
 
 
 def figures_of(fragments: dict, ticket_type) -> dict[str, str]:
@@ -83,8 +81,10 @@ async def until_figures(socket, ticket_type, started: float, **expected: str) ->
     """The push whose ticket type shows `expected`, within WITHIN of `started`."""
     pushed = await fragments_until(
         socket,
-        lambda f: f"dash-ticket-type-{ticket_type.pk}" in f
-        and all(figures_of(f, ticket_type)[k] == v for k, v in expected.items()),
+        lambda f: (
+            f"dash-ticket-type-{ticket_type.pk}" in f
+            and all(figures_of(f, ticket_type)[k] == v for k, v in expected.items())
+        ),
     )
     assert time.monotonic() - started < WITHIN
     return pushed
@@ -131,8 +131,10 @@ async def test_staff_get_the_snapshot_then_every_kind_of_change(banquet):
     await database_sync_to_async(checkin.check_in)(banquet.event, code=ticket.code, door="North")
     pushed = await fragments_until(
         socket,
-        lambda f: f"dash-check-in-{banquet.event_id}" in f
-        and f[f"dash-check-in-{banquet.event_id}"].attrs["data-checked-in"] == "1",
+        lambda f: (
+            f"dash-check-in-{banquet.event_id}" in f
+            and f[f"dash-check-in-{banquet.event_id}"].attrs["data-checked-in"] == "1"
+        ),
     )
     assert time.monotonic() - started < WITHIN
     assert pushed[f"dash-check-in-{banquet.event_id}"].attrs["data-expected"] == "2"
@@ -175,9 +177,7 @@ async def test_a_broadcast_and_a_payment_reach_the_dashboard(banquet):
 
 async def test_people_registering_now_are_counted_by_step(banquet, settings):
     settings.PRESENCE_HEARTBEAT = 1
-    socket, _ = await open_dashboard(
-        banquet.event.function.slug, await signed_in("view_dashboard")
-    )
+    socket, _ = await open_dashboard(banquet.event.function.slug, await signed_in("view_dashboard"))
     await next_fragments(socket)
     buyer, _ = await open_socket(banquet.event.function, await new_session("a-buyer"))
     seen = await fragments_until(
@@ -210,9 +210,7 @@ async def test_only_staff_who_may_view_it_and_from_this_site(banquet):
 
 async def test_changes_of_another_function_do_not_arrive(banquet):
     other = await database_sync_to_async(factories.make_ticket_type)()
-    socket, _ = await open_dashboard(
-        banquet.event.function.slug, await signed_in("view_dashboard")
-    )
+    socket, _ = await open_dashboard(banquet.event.function.slug, await signed_in("view_dashboard"))
     await next_fragments(socket)
     await database_sync_to_async(factories.hold)(other, 1)
     assert await socket.receive_nothing(timeout=1.0)
@@ -220,9 +218,7 @@ async def test_changes_of_another_function_do_not_arrive(banquet):
 
 
 async def test_an_older_push_never_overwrites_a_newer_one(banquet):
-    socket, _ = await open_dashboard(
-        banquet.event.function.slug, await signed_in("view_dashboard")
-    )
+    socket, _ = await open_dashboard(banquet.event.function.slug, await signed_in("view_dashboard"))
     await next_fragments(socket)
     group = live_dashboard.dashboard_group(banquet.event.function_id)
     from channels.layers import get_channel_layer

@@ -53,7 +53,8 @@ def test_the_page_shows_the_contracts_elements(client, banquet):
     assert page["dash-revenue"].attrs["data-outstanding"] == "0.00"
     assert "data-step-ticket_selection" in page["dash-presence"].attrs
     chart = page["dash-sales-chart"]
-    assert chart.tag == "svg" and chart.attrs["role"] == "img"
+    assert chart.tag == "svg"
+    assert chart.attrs["role"] == "img"
     assert b'ws-connect="/ws/staff/functions/' in response.content
     assert b"dash-broadcast-form" not in response.content  # no send_broadcast
 
