@@ -19,9 +19,9 @@ from django.db.models import Count, DecimalField, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncMinute
 from django.utils import timezone
 
-from tickets.models import Broadcast, CheckIn, Function, Hold, Registration, Ticket, TicketType
+from tickets.models import Broadcast, CheckIn, Function, Hold, Registration, TicketType
 from tickets.services import funnel as funnel_service
-from tickets.services.checkin import DOOR_PAYMENT_METHOD
+from tickets.services.checkin import DOOR_PAYMENT_METHOD, valid_tickets_where
 from tickets.services.tax import CENT, gst_included
 
 # Ticket types, revenue, sales per minute, sales per day, the funnel (two), expected
@@ -222,9 +222,10 @@ def _check_ins(
     (the events' names and order come with the ticket types)."""
     events = {t.event_id: t.event_name for t in ticket_types}
     expected = dict(
-        valid_tickets_of(function)
+        valid_tickets_where(event__function=function)
         .values("event_id")
         .annotate(n=Count("pk"))
+        .order_by()
         .values_list("event_id", "n")
     )
     doors: dict[int, list[tuple[str, int]]] = {}
@@ -245,16 +246,6 @@ def _check_ins(
         )
         for event_id, name in events.items()
         if event_id in expected or event_id in doors
-    )
-
-
-def valid_tickets_of(function: Function):
-    """The tickets of every event of the function that let someone in (as
-    services.checkin.valid_tickets, for one event)."""
-    return Ticket.objects.filter(
-        event__function=function,
-        hold__status=Hold.Status.CONFIRMED,
-        hold__registration__status=Registration.Status.CONFIRMED,
     )
 
 
