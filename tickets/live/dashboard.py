@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import lru_cache
+from collections.abc import Callable
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -35,7 +35,8 @@ from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import formats
 
-from presence.store import PresenceCounts, presence_store
+from common.failures import FailureLog
+from presence.store import EMPTY, PresenceCounts, presence_store
 from tickets.live import fragments
 from tickets.live.group_push import CoalescedGroupPush
 from tickets.models import Broadcast, Event, Function, Registration, TicketType, WaitlistEntry
@@ -141,18 +142,32 @@ def _figures_message(function_id: int) -> dict | None:
     }
 
 
-@lru_cache(maxsize=4096)
-def _function_of_event(event_id: int) -> int | None:
-    return Event.objects.filter(pk=event_id).values_list("function_id", flat=True).first()
+class FunctionOf:
+    """The function an event or a ticket type belongs to, remembered once found (neither
+    ever moves to another function); one not found is asked again next time."""
+
+    def __init__(self, lookup: Callable[[int], int | None]) -> None:
+        self._lookup = lookup
+        self._known: dict[int, int] = {}
+
+    def __call__(self, key: int) -> int | None:
+        if key not in self._known:
+            found = self._lookup(key)
+            if found is None:
+                return None
+            self._known[key] = found
+        return self._known[key]
+
+    def forget(self) -> None:
+        self._known.clear()
 
 
-@lru_cache(maxsize=16384)
-def _function_of_ticket_type(ticket_type_id: int) -> int | None:
-    return (
-        TicketType.objects.filter(pk=ticket_type_id)
-        .values_list("event__function_id", flat=True)
-        .first()
-    )
+_function_of_event = FunctionOf(
+    lambda pk: Event.objects.filter(pk=pk).values_list("function_id", flat=True).first()
+)
+_function_of_ticket_type = FunctionOf(
+    lambda pk: TicketType.objects.filter(pk=pk).values_list("event__function_id", flat=True).first()
+)
 
 
 class DashboardPublisher(CoalescedGroupPush[int]):
@@ -161,12 +176,12 @@ class DashboardPublisher(CoalescedGroupPush[int]):
             interval, read=_figures_message, group_of=dashboard_group, what="dashboard figures"
         )
 
-    def changed_via(self, lookup, key: int) -> None:
+    def changed_via(self, lookup: FunctionOf, key: int) -> None:
         """A change known by its event or ticket type: the function is looked up off the
         committing thread (and remembered: neither ever moves to another function)."""
         self.call_on_loop(lambda: asyncio.ensure_future(self._resolve(lookup, key)))
 
-    async def _resolve(self, lookup, key: int) -> None:
+    async def _resolve(self, lookup: FunctionOf, key: int) -> None:
         try:
             function_id = await database_sync_to_async(lookup)(key)
         except Exception as error:
@@ -230,6 +245,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             return
         self.sent_version = -1
         self.sent_presence: PresenceCounts | None = None
+        self._presence_failures = FailureLog(logger, "Dashboard could not read presence")
         self.group = dashboard_group(self.function.pk)
         # Say we watch, and join, before reading the snapshot: nothing falls between.
         await database_sync_to_async(mark_watched)(self.function.pk)
@@ -257,7 +273,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         figures = await database_sync_to_async(read_figures)(self.function.pk)
         html = await database_sync_to_async(figures_fragment)(figures)
         self.sent_version = figures.version
-        counts = await presence_store().counts(self.function.pk)
+        try:
+            counts = await presence_store().counts(self.function.pk)
+        except Exception as error:  # Redis away: the figures still show; presence heals
+            self._presence_failures.failed(error)
+            counts = EMPTY
         self.sent_presence = counts
         return fragments.live_indicator(True) + html + presence_fragment(counts)
 
@@ -275,5 +295,5 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                     await self.send(text_data=presence_fragment(counts))
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.warning("Dashboard could not follow presence", exc_info=True)
+            except Exception as error:  # Redis away: once per 10 s, not every second
+                self._presence_failures.failed(error)

@@ -63,8 +63,8 @@ async def open_dashboard(slug: str, session_key: str | None, *, origin=ORIGIN):
 @pytest.fixture(autouse=True)
 def nothing_remembered():
     """Ids come round again after a flush (SQLite): no lookups from an earlier test."""
-    live_dashboard._function_of_event.cache_clear()
-    live_dashboard._function_of_ticket_type.cache_clear()
+    live_dashboard._function_of_event.forget()
+    live_dashboard._function_of_ticket_type.forget()
 
 
 @pytest.fixture
