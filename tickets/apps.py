@@ -26,6 +26,7 @@ class TicketsConfig(AppConfig):
         housekeeping.register("personal data", retention.forget_unsold_on_schedule)
         housekeeping.register("payment reminders", reminders.remind_on_schedule)
         self._connect_door_and_kitchen()
+        self._connect_dashboard()
         for kind in (confirmation_mail.CONFIRMATION, confirmation_mail.ATTENDEE_TICKETS):
             renderers.register(kind, confirmation_mail.render_confirmation)
         renderers.register(access.FIND_REGISTRATIONS, access.render_find_registrations)
@@ -57,3 +58,26 @@ class TicketsConfig(AppConfig):
             staff.push_after_registration_change, dispatch_uid="live-door-registrations"
         )
         staff_note_sent.connect(staff.push_staff_note, dispatch_uid="live-door-notes")
+
+    @staticmethod
+    def _connect_dashboard() -> None:
+        """Issue 16: every change a staff dashboard shows reaches it (tickets.live.dashboard)."""
+        from tickets.live import dashboard
+        from tickets.signals import (
+            availability_changed,
+            broadcast_sent,
+            checked_in,
+            payment_received,
+            registration_changed,
+            waitlist_changed,
+        )
+
+        for signal, receiver in (
+            (availability_changed, dashboard.push_after_availability),
+            (registration_changed, dashboard.push_after_registration_change),
+            (waitlist_changed, dashboard.push_after_waitlist_change),
+            (checked_in, dashboard.push_after_check_in),
+            (broadcast_sent, dashboard.push_after_broadcast),
+            (payment_received, dashboard.push_after_payment),
+        ):
+            signal.connect(receiver, dispatch_uid=f"live-dashboard-{receiver.__name__}")

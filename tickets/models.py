@@ -151,6 +151,10 @@ class Function(models.Model):
                 condition=Q(ends_at__gte=F("starts_at")), name="function_ends_after_start"
             ),
         ]
+        permissions = [
+            # The live staff dashboard (docs/design.md §14): figures only, no personal data.
+            ("view_dashboard", "Can open the live staff dashboard of a function"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -92,3 +92,19 @@ def waitlist_changed_on_commit(entry, change: str) -> None:
         partial(waitlist_changed.send_robust, sender=type(entry), entry=entry, change=change),
         robust=True,
     )
+
+
+# --- the staff dashboard (issue 16) ----------------------------------------------------------
+
+# Staff recorded payment for confirmed registrations (services.registrations.mark_paid):
+# money moved from outstanding to confirmed. Arguments: function_ids: list[int].
+payment_received = Signal()
+
+
+def payment_received_on_commit(function_ids) -> None:
+    ids = sorted(set(function_ids))
+    if not ids:
+        return
+    transaction.on_commit(
+        partial(payment_received.send_robust, sender=None, function_ids=ids), robust=True
+    )

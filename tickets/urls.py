@@ -1,6 +1,16 @@
 from django.urls import path
 
-from tickets.views import access, catalogue, holds, lodges, names, staff, waitlist, wizard
+from tickets.views import (
+    access,
+    catalogue,
+    dashboard,
+    holds,
+    lodges,
+    names,
+    staff,
+    waitlist,
+    wizard,
+)
 
 app_name = "tickets"
 
@@ -53,6 +63,13 @@ urlpatterns = [
         name="kitchen-names",
     ),
     path("staff/events/<int:event_id>/notes/", staff.send_note, name="staff-note"),
+    # --- the staff dashboard (issue 16) ---
+    path("staff/functions/<slug:slug>/", dashboard.dashboard_page, name="dashboard"),
+    path(
+        "staff/functions/<slug:slug>/broadcast/",
+        dashboard.dashboard_broadcast,
+        name="dashboard-broadcast",
+    ),
     # --- waiting list (design §13) ---
     path("functions/<slug:slug>/waitlist/", waitlist.join, name="waitlist-create"),
     path("waitlist/join/<int:ticket_type_id>/", waitlist.join_form, name="waitlist-join"),

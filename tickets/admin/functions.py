@@ -34,7 +34,7 @@ class EventInline(admin.TabularInline):
 
 @admin.register(Function)
 class FunctionAdmin(admin.ModelAdmin):
-    list_display = ("name", "starts_at", "venue", "published", "funnel_link")
+    list_display = ("name", "starts_at", "venue", "published", "funnel_link", "dashboard_link")
     fieldsets = (
         (
             None,
@@ -47,6 +47,7 @@ class FunctionAdmin(admin.ModelAdmin):
                     ("starts_at", "ends_at"),
                     "published",
                     "funnel_link",
+                    "dashboard_link",
                 )
             },
         ),
@@ -68,7 +69,7 @@ class FunctionAdmin(admin.ModelAdmin):
     list_filter = ("published",)
     search_fields = ("name", "slug", "venue")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("funnel_link",)
+    readonly_fields = ("funnel_link", "dashboard_link")
     inlines = [EventInline, PackageInline]
     actions = ["send_message"]
 
@@ -153,6 +154,14 @@ class FunctionAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:tickets_function_funnel", args=[function.pk])
         return format_html('<a href="{}">Registration funnel</a>', url)
+
+    @admin.display(description="Live dashboard")
+    def dashboard_link(self, function: Function) -> str:
+        """The live staff dashboard (tickets.views.dashboard; it asks its own permission)."""
+        if function.pk is None:
+            return "-"
+        url = reverse("tickets:dashboard", args=[function.slug])
+        return format_html('<a href="{}">Live dashboard</a>', url)
 
     def funnel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         function = self.get_object(request, object_id)

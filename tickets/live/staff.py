@@ -19,21 +19,15 @@ takes the push as a nudge and re-reads its aggregates, at most twice a second.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
-import threading
-from functools import partial
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 
-from common.failures import FailureLog
 from tickets.live import fragments
-from tickets.live.coalesce import Coalescer
-from tickets.live.publisher import publisher as function_publisher
+from tickets.live.group_push import CoalescedGroupPush
 from tickets.models import Event, Hold, Registration, StaffNote
 from tickets.services import checkin, kitchen
 from tickets.signals import RegistrationChange
@@ -71,58 +65,25 @@ def note_fragment(note: StaffNote) -> str:
 # --- publishing ----------------------------------------------------------------------------
 
 
-class StaffPublisher:
-    """Reads an event's counts once per push and sends them to its staff group. Runs on
-    the function publisher's loop (the ASGI server's, or a private one elsewhere), so the
-    in-memory layer of the embedded default is used from the loop its consumers live on."""
+def _door_counts_message(event_id: int) -> dict:
+    return {"type": "door.counts", "counts": checkin.counts_of(event_id).as_message()}
+
+
+class StaffPublisher(CoalescedGroupPush[int]):
+    """Reads an event's counts once per push and sends them to its staff group
+    (tickets.live.group_push: coalesced per event, on the function publisher's loop)."""
 
     def __init__(self, interval: float = STAFF_PUSH_INTERVAL) -> None:
-        self.interval = interval
-        self._coalescers: dict[int, Coalescer[int, bool]] = {}
-        self._lock = threading.Lock()
-        self._failures = FailureLog(logger, "Staff pages could not be pushed new counts")
+        super().__init__(
+            interval, read=_door_counts_message, group_of=staff_event_group, what="door counts"
+        )
 
     def event_changed(self, event_id: int) -> None:
         """Called after commit, from any thread; never blocks, never raises."""
-        try:
-            loop = function_publisher._running_loop()
-            # A fresh context: the caller's (a sync thread of asgiref's) must not follow the
-            # push onto the loop, or its database read would count as "in that thread".
-            loop.call_soon_threadsafe(self._offer, loop, event_id, context=contextvars.Context())
-        except RuntimeError:
-            logger.warning("Live publisher loop is closed; dropped a door count push")
+        self.changed(event_id)
 
     def note_sent(self, note: StaffNote) -> None:
-        message = {"type": "staff.note", "id": note.pk}
-        try:
-            loop = function_publisher._running_loop()
-            loop.call_soon_threadsafe(
-                partial(asyncio.ensure_future, self._send(note.event_id, message)),
-                context=contextvars.Context(),
-            )
-        except RuntimeError:
-            logger.warning("Live publisher loop is closed; dropped a staff note push")
-
-    def _offer(self, loop: asyncio.AbstractEventLoop, event_id: int) -> None:
-        coalescer = self._coalescers.get(id(loop))
-        if coalescer is None:
-            coalescer = Coalescer(self.interval, self._push_counts, lambda old, new: new, burst=2)
-            self._coalescers[id(loop)] = coalescer
-        coalescer.offer(event_id, True)
-
-    async def _push_counts(self, event_id: int, _: bool) -> None:
-        try:
-            counts = await database_sync_to_async(checkin.counts_of)(event_id)
-        except Exception as error:
-            self._failures.failed(error)
-            return
-        await self._send(event_id, {"type": "door.counts", "counts": counts.as_message()})
-
-    async def _send(self, event_id: int, message: dict) -> None:
-        try:
-            await get_channel_layer().group_send(staff_event_group(event_id), message)
-        except Exception as error:
-            self._failures.failed(error)
+        self.send_soon(note.event_id, {"type": "staff.note", "id": note.pk})
 
 
 staff_publisher = StaffPublisher()

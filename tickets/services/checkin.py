@@ -409,10 +409,16 @@ class DoorCounts:
 
 def valid_tickets(event_id: int):
     """The tickets of an event that let someone in: sold, of a confirmed registration."""
+    return valid_tickets_where(event_id=event_id)
+
+
+def valid_tickets_where(**lookups):
+    """The tickets that let someone in, narrowed by `lookups` (the dashboard's: every
+    event of a function)."""
     return Ticket.objects.filter(
-        event_id=event_id,
         hold__status=Hold.Status.CONFIRMED,
         hold__registration__status=Registration.Status.CONFIRMED,
+        **lookups,
     )
 
 

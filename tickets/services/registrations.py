@@ -52,7 +52,11 @@ from tickets.services.exceptions import (
 )
 from tickets.services.locking import lock_holds_of, lock_open_registration, lock_registration
 from tickets.services.lodges import match_lodge
-from tickets.signals import RegistrationChange, registration_changed_on_commit
+from tickets.signals import (
+    RegistrationChange,
+    payment_received_on_commit,
+    registration_changed_on_commit,
+)
 
 Step = Registration.Step
 
@@ -538,6 +542,7 @@ def mark_paid(
             registration.paid_at = registration.updated_at = now  # bulk_update skips auto_now
             _audit_money(marked_by, action, registration, **details)
         Registration.objects.bulk_update(awaiting, ["payment_status", "paid_at", "updated_at"])
+        payment_received_on_commit(r.function_id for r in awaiting)
     return len(awaiting)
 
 

@@ -14,6 +14,7 @@ from bench.processes import ServerDidNotStart
 SCENARIOS: dict[str, str] = {
     "capture": "bench.scenarios.capture",
     "checkin": "bench.scenarios.checkin",
+    "dashboard": "bench.scenarios.dashboard",
     "fanout": "bench.scenarios.fanout",
     "faults": "bench.scenarios.faults",
     "presence": "bench.scenarios.presence",

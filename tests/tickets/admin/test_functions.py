@@ -66,3 +66,12 @@ def test_staff_set_the_organisers_name_abn_and_when_names_are_due(admin_client) 
     assert timezone.localtime(function.names_due_at).strftime("%Y-%m-%d %H:%M") == (
         "2027-03-01 17:00"
     )
+
+
+def test_the_function_page_and_list_link_the_live_dashboard(admin_client) -> None:
+    function = make_function()
+    dashboard = reverse("tickets:dashboard", args=[function.slug])
+    change = admin_client.get(reverse("admin:tickets_function_change", args=[function.pk]))
+    assert f'href="{dashboard}"' in change.content.decode()
+    listing = admin_client.get(reverse("admin:tickets_function_changelist"))
+    assert f'href="{dashboard}"' in listing.content.decode()
