@@ -473,6 +473,9 @@ HOLD_SEATS_PER_IP = env_cap("HOLD_SEATS_PER_IP", 100)
 # before giving up with "try again" (409). Under a rush the queue for one ticket type
 # drains at about a thousand holds a second, so a wait this long means something is stuck.
 HOLD_LOCK_TIMEOUT_MS = env_int("HOLD_LOCK_TIMEOUT_MS", 1000)
+# A buyer's first hold in one round trip, a database function (tickets/services/
+# first_hold.py; PostgreSQL only). Off sends every hold through the general path.
+HOLD_FAST_PATH = env_bool("HOLD_FAST_PATH", default=True)
 # Behind `make serve`'s nginx, the client's address arrives in X-Real-IP. Never trust
 # that header without a proxy of ours in front: a client could set it.
 BEHIND_PROXY = env_bool("LODGETIX_BEHIND_PROXY", default=False)

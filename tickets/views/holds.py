@@ -16,6 +16,7 @@ from common.client import client_address
 from common.errors import DomainError, refusal_page
 from tickets.forms import QUANTITY_PREFIX, HoldForm, SelectionForm, quantity_field_name
 from tickets.models import Function, Registration, TicketType
+from tickets.services import first_hold
 from tickets.services import holds as hold_service
 from tickets.services.exceptions import (
     HoldAlreadyReleased,
@@ -45,11 +46,58 @@ def hold_create(request: HttpRequest, slug: str) -> HttpResponse:
         return refusal_page(
             refusal, "429.html", {"back_url": back, "back_label": "Back to the function"}
         )
+    lean = _first_hold(request, slug)
+    if lean is not None:
+        return lean
     function = get_object_or_404(Function, slug=slug, published=True)
     page = _SelectionPage(request, function)
     if "ticket_type" in request.POST:
         return _hold_one_line(request, function, page)
     return _hold_selection(request, function, page)
+
+
+# The fields of a plain first hold from the function page; anything else (a wizard's
+# `registration`, a selection's quantity_<id> fields) is the general path's.
+_FIRST_HOLD_FIELDS = frozenset(
+    {"csrfmiddlewaretoken", "ticket_type", "quantity", "registration_type"}
+)
+_REGISTRATION_TYPES = frozenset(Registration.Type.values)
+
+
+def _first_hold(request: HttpRequest, slug: str) -> HttpResponse | None:
+    """The lean path (services.first_hold) for a plain one-line hold, or None when the
+    general path must answer: a shape it does not take, or declined by the database."""
+    post = request.POST
+    if not first_hold.available() or not _FIRST_HOLD_FIELDS.issuperset(post):
+        return None
+    ticket_type, quantity = post.get("ticket_type", ""), post.get("quantity", "")
+    registration_type = post.get("registration_type") or Registration.Type.INDIVIDUAL
+    if not (
+        ticket_type.isascii()
+        and ticket_type.isdigit()
+        and 0 < int(ticket_type) < 2**31
+        and quantity.isascii()
+        and quantity.isdigit()
+        and 0 < int(quantity) < 2**15
+        and registration_type in _REGISTRATION_TYPES
+    ):
+        return None  # the form says what is wrong (400)
+    try:
+        held = first_hold.try_first_hold(
+            function_slug=slug,
+            ticket_type_id=int(ticket_type),
+            quantity=int(quantity),
+            registration_type=registration_type,
+            **_buyer(request),
+        )
+    except TicketingError as refusal:
+        back = reverse("tickets:function-detail", args=[slug])
+        return refusal_page(
+            refusal, "409.html", {"back_url": back, "back_label": "Back to the function"}
+        )
+    if held is None:
+        return None
+    return HttpResponseSeeOther(step_url(held.registration, Step.TICKET_SELECTION))
 
 
 def _hold_one_line(request: HttpRequest, function: Function, page: _SelectionPage) -> HttpResponse:
