@@ -23,11 +23,15 @@ import datetime
 import os
 import random
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 import httpx
@@ -85,6 +89,20 @@ def add_arguments(parser: CommandParser) -> None:
         help="Share of buyers that are lodges buying tables of 10 (default 0.05).",
     )
     parser.add_argument("--seed", type=int, default=7, help="Random seed for the asks.")
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="The embedded default instead (`make run`: runserver on SQLite, no Redis): "
+        "--buyers one-seat buyers all at once; no raw baseline. Run without DATABASE_URL "
+        "and REDIS_URL.",
+    )
+    parser.add_argument(
+        "--pgbench-seconds",
+        type=int,
+        default=10,
+        help="Seconds of `pgbench` running the same hot-row transaction at --buyers clients "
+        "on another twin ticket type, in the same run (default 10; 0 skips it).",
+    )
 
 
 @dataclass(frozen=True)
@@ -125,8 +143,15 @@ def run(
     demand: float,
     lodges: float,
     seed: int,
+    pgbench_seconds: int,
+    embedded: bool = False,
     **options,
 ) -> None:
+    if pgbench_seconds < 0:
+        raise CommandError("--pgbench-seconds must be 0 (skip) or more.")
+    if embedded:
+        run_embedded(out, buyers=buyers, seats=seats)
+        return
     _check_arguments(buyers=buyers, seats=seats, demand=demand, lodges=lodges, url=url)
     asks = plan_asks(seats, demand=demand, lodge_share=lodges, rng=random.Random(seed))
     hot, twin = _bench_ticket_types(seats)
@@ -139,6 +164,7 @@ def run(
         cpu = MachineCpuMeter()
         raw = asyncio.run(raw_baseline(twin, raw_registration(twin), asks, concurrency=buyers))
         raw_cpu = cpu.busy_share()
+        pgbench = run_pgbench(hot, asks, buyers, pgbench_seconds) if pgbench_seconds else None
         with _production_shape(url) as base_url:
             visitors = asyncio.run(load_the_page(base_url, function, len(asks), buyers))
             out.write(f"{len(visitors)} buyers have loaded the page; racing at {base_url}\n")
@@ -148,13 +174,36 @@ def run(
             http = asyncio.run(http_rush(base_url, function, hot, asks, visitors, buyers))
             client_cpu = time.process_time() - client_cpu
             http_cpu = cpu.busy_share()
-        _report(out, seats=seats, buyers=buyers, raw=raw, http=http, hot=hot)
+        _report(out, seats=seats, buyers=buyers, raw=raw, http=http, hot=hot, pgbench=pgbench)
         out.write(
             f"\nmachine: {os.cpu_count()} cores, CPU busy {raw_cpu:.0%} during raw, "
             f"{http_cpu:.0%} during HTTP; load average {os.getloadavg()[0]:.2f}; the HTTP "
             f"clients used {client_cpu / len(asks) * 1000:.1f} ms of CPU per request\n"
         )
         _verify(out, seats=seats, demand=demand, http=http, hot=hot)
+    finally:
+        delete_bench_function(function)
+
+
+def run_embedded(out: TextIO, *, buyers: int, seats: int) -> None:
+    """A small function's sale on `make run`'s shape: `buyers` one-seat buyers at once."""
+    if buyers < 1 or seats < 1:
+        raise CommandError("--buyers and --seats must be at least 1.")
+    if connection.vendor != "sqlite" or settings.REDIS_URL:
+        raise CommandError(
+            "bench rush --embedded runs on the embedded default: unset DATABASE_URL and REDIS_URL"
+        )
+    asks = [Ask(quantity=1, lodge=False)] * buyers
+    hot = make_bench_function("rush", seats)
+    function = hot.event.function
+    out.write(f"rush (embedded): {buyers} buyers want one seat each of {seats}, all at once\n")
+    try:
+        with _embedded_shape() as base_url:
+            visitors = asyncio.run(load_the_page(base_url, function, buyers, buyers))
+            http = asyncio.run(http_rush(base_url, function, hot, asks, visitors, buyers))
+        _report(out, seats=seats, buyers=buyers, raw=None, http=http, hot=hot)
+        out.write(f"\nmachine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}\n")
+        _verify(out, seats=seats, demand=buyers / seats, http=http, hot=hot)
     finally:
         delete_bench_function(function)
 
@@ -221,6 +270,70 @@ async def raw_baseline(
 
     outcome.elapsed = await timed_on_connections(concurrency, buyer)
     return outcome
+
+
+# --- pgbench ---------------------------------------------------------------------------------
+
+PGBENCH_SCRIPT = f"""\\set seats random(1, {MAX_ASK})
+BEGIN;
+WITH granted AS (
+  UPDATE {TicketType._meta.db_table} SET reserved = reserved + :seats, version = version + 1
+   WHERE id = :ticket_type AND capacity - reserved - sold >= :seats RETURNING id, price)
+INSERT INTO {Hold._meta.db_table}
+  (registration_id, ticket_type_id, seats, tables, unit_price, status, expires_at, created_at)
+  SELECT ':registration', id, :seats, NULL, price, 'active', now() + interval '15 minutes', now()
+    FROM granted;
+END;
+"""
+
+
+@dataclass(frozen=True)
+class PgbenchResult:
+    clients: int
+    tps: float
+    latency_ms: float
+    transactions: int
+
+    @property
+    def holds_per_second(self) -> float:
+        return self.tps
+
+
+def run_pgbench(
+    hot: TicketType, asks: list[Ask], clients: int, seconds: int
+) -> PgbenchResult | str:
+    """`pgbench -n -c <clients> -j 2 -T <seconds>` of the raw baseline's transaction (the
+    guarded UPDATE + the hold INSERT) on a third twin with seats to spare, so every
+    transaction takes seats; the result, or why it could not run."""
+    if shutil.which("pgbench") is None:
+        return "pgbench not found"
+    twin = TicketType.objects.create(
+        event=hot.event, name="Twin (pgbench)", price=hot.price, capacity=10**9, position=2
+    )
+    registration = raw_registration(twin)
+    db = connection.settings_dict
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(PGBENCH_SCRIPT)
+        script.flush()
+        command = ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(seconds)]
+        command += ["-D", f"ticket_type={twin.pk}", "-D", f"registration={registration.pk}"]
+        command += ["-f", script.name, "-h", db.get("HOST") or "127.0.0.1"]
+        if db.get("PORT"):
+            command += ["-p", str(db["PORT"])]
+        if db.get("USER"):
+            command += ["-U", str(db["USER"])]
+        env = {**os.environ, "PGPASSWORD": str(db.get("PASSWORD") or "")}
+        done = subprocess.run(
+            [*command, str(db["NAME"])], capture_output=True, text=True, env=env, check=False
+        )
+    if done.returncode != 0:
+        return f"pgbench failed: {done.stderr.strip()[-300:]}"
+    tps = re.search(r"^tps = ([\d.]+)", done.stdout, re.M)
+    latency = re.search(r"^latency average = ([\d.]+) ms", done.stdout, re.M)
+    transactions = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
+    if not (tps and latency and transactions):
+        return f"pgbench said: {done.stdout.strip()[-300:]}"
+    return PgbenchResult(clients, float(tps[1]), float(latency[1]), int(transactions[1]))
 
 
 # --- HTTP ----------------------------------------------------------------------------------
@@ -359,6 +472,33 @@ def _production_shape(url: str | None) -> Iterator[str]:
                 sys.stderr.write(f"production shape logged errors:\n{output[-20_000:]}\n")
 
 
+@contextlib.contextmanager
+def _embedded_shape() -> Iterator[str]:
+    """`make run`'s server (daphne's runserver, one process) on this SQLite database."""
+    port = free_port()
+    env = {
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": "",
+        "HOLD_RATE_LIMIT_PER_IP": "off",
+        "HOLD_SEATS_PER_IP": "off",
+    }
+    manage = str(Path(settings.BASE_DIR) / "manage.py")
+    server = ServerProcess(
+        "embedded default",
+        [sys.executable, manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        port=port,
+        env=env,
+        new_session=True,
+        start_timeout=SERVER_START_TIMEOUT,
+        stop_timeout=30,
+    )
+    with server:
+        try:
+            yield server.url
+        finally:
+            server.stop()
+
+
 # --- set-up, report, verdict ---------------------------------------------------------------
 
 
@@ -390,10 +530,19 @@ def _bench_ticket_types(seats: int) -> tuple[TicketType, TicketType]:
 
 
 def _report(
-    out: TextIO, *, seats: int, buyers: int, raw: Outcome, http: Outcome, hot: TicketType
+    out: TextIO,
+    *,
+    seats: int,
+    buyers: int,
+    raw: Outcome | None,
+    http: Outcome,
+    hot: TicketType,
+    pgbench: PgbenchResult | str | None = None,
 ) -> None:
     rows = []
     for name, outcome in (("raw SQL", raw), ("HTTP", http)):
+        if outcome is None:
+            continue
         latency = latency_summary_ms(outcome.latencies)
         rows.append(
             [
@@ -408,8 +557,28 @@ def _report(
                 _kinds(outcome.results),
             ]
         )
-    ratio = http.holds_per_second / raw.holds_per_second if raw.holds_per_second else 0.0
-    rows.append(["HTTP / raw", "", f"{ratio:.0%}", "", "", "", "", "", ""])
+    if raw is not None:
+        ratio = http.holds_per_second / raw.holds_per_second if raw.holds_per_second else 0.0
+        rows.append(["HTTP / raw", "", f"{ratio:.0%}", "", "", "", "", "", ""])
+    if isinstance(pgbench, PgbenchResult):
+        rows.insert(
+            1,
+            [
+                "pgbench",
+                pgbench.clients,
+                round(pgbench.tps),
+                round(pgbench.tps),
+                "",
+                "",
+                "",
+                "",
+                f"{pgbench.transactions} transactions, latency avg {pgbench.latency_ms:.1f} ms",
+            ],
+        )
+        share = http.holds_per_second / pgbench.tps if pgbench.tps else 0.0
+        rows.append(["HTTP / pgbench", "", f"{share:.0%}", "", "", "", "", "", ""])
+    elif pgbench:
+        out.write(f"(no pgbench row: {pgbench})\n")
     out.write(
         format_table(
             [

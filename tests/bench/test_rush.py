@@ -23,6 +23,7 @@ from tickets.models import Function
         (["--seats", "10", "--demand", "0"], "--demand"),
         (["--seats", "10", "--lodges", "1.5"], "--lodges"),
         (["--seats", "10", "--url", "127.0.0.1:8000"], "--url"),
+        (["--seats", "10", "--pgbench-seconds", "-1"], "--pgbench-seconds"),
     ],
 )
 def test_bad_arguments_are_refused_and_change_nothing(arguments, message):
@@ -53,13 +54,21 @@ def test_a_small_rush_on_the_production_shape(transactional_db):
     require_nginx()
     out = StringIO()
 
-    call_command("bench", "rush", "--buyers", "6", "--seats", "60", "--lodges", "0.2", stdout=out)
+    call_command(
+        "bench",
+        "rush",
+        *("--buyers", "6", "--seats", "60", "--lodges", "0.2", "--pgbench-seconds", "1"),
+        stdout=out,
+    )
 
     report = out.getvalue()
     rows = {line.split("|")[1].strip(): line for line in report.splitlines() if "|" in line}
     assert "60 / 60" in rows["raw SQL"]
     assert "60 / 60" in rows["HTTP"]
     assert "HTTP / raw" in rows
+    # The same hot-row transaction under pgbench, in the same run.
+    assert "transactions, latency avg" in rows["pgbench"]
+    assert "HTTP / pgbench" in rows
     assert "verdict: no oversell, sold out exactly, no drift, no 5xx" in report
     # Its throwaway function is gone again, holds and all.
     assert not Function.objects.filter(slug__startswith="bench-rush-").exists()

@@ -68,7 +68,7 @@ def _first_hold(request: HttpRequest, slug: str) -> HttpResponse | None:
     """The lean path (services.first_hold) for a plain one-line hold, or None when the
     general path must answer: a shape it does not take, or declined by the database."""
     post = request.POST
-    if not first_hold.available() or not _FIRST_HOLD_FIELDS.issuperset(post):
+    if not first_hold.available() or not _is_plain_hold(request):
         return None
     ticket_type, quantity = post.get("ticket_type", ""), post.get("quantity", "")
     registration_type = post.get("registration_type") or Registration.Type.INDIVIDUAL
@@ -91,13 +91,25 @@ def _first_hold(request: HttpRequest, slug: str) -> HttpResponse | None:
             **_buyer(request),
         )
     except TicketingError as refusal:
-        back = reverse("tickets:function-detail", args=[slug])
-        return refusal_page(
-            refusal, "409.html", {"back_url": back, "back_label": "Back to the function"}
-        )
+        return _cheap_refusal(refusal, slug)
     if held is None:
         return None
     return HttpResponseSeeOther(step_url(held.registration, Step.TICKET_SELECTION))
+
+
+def _is_plain_hold(request: HttpRequest) -> bool:
+    """A one-line hold from the function page: no wizard registration, no selection."""
+    return _FIRST_HOLD_FIELDS.issuperset(request.POST)
+
+
+def _cheap_refusal(refusal: TicketingError, slug: str) -> HttpResponse:
+    """A refused plain hold answered by a small page (the reason and the way back to the
+    function page, which shows what is left) rather than the whole function page: past a
+    sell-out nearly every hold is refused, and each must cost little."""
+    back = reverse("tickets:function-detail", args=[slug])
+    return refusal_page(
+        refusal, "409.html", {"back_url": back, "back_label": "Back to the function"}
+    )
 
 
 def _hold_one_line(request: HttpRequest, function: Function, page: _SelectionPage) -> HttpResponse:
@@ -121,6 +133,8 @@ def _hold_one_line(request: HttpRequest, function: Function, page: _SelectionPag
             )
         )
     except TicketingError as refusal:
+        if page.registration is None and _is_plain_hold(request):
+            return _cheap_refusal(refusal, function.slug)
         return page.refused(error=refusal)
     return HttpResponseSeeOther(step_url(hold.registration, Step.TICKET_SELECTION))
 
