@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from bench.scenarios.rush import CRUMB_BUYERS, plan_asks
 from tests.support.serving import require_nginx
@@ -72,3 +73,26 @@ def test_a_small_rush_on_the_production_shape(transactional_db):
     assert "verdict: no oversell, sold out exactly, no drift, no 5xx" in report
     # Its throwaway function is gone again, holds and all.
     assert not Function.objects.filter(slug__startswith="bench-rush-").exists()
+
+
+def test_a_small_rush_on_the_embedded_default(transactional_db, settings):
+    # make run's shape (runserver on SQLite, no Redis); the services run has no such shape.
+    if connection.vendor != "sqlite" or settings.REDIS_URL:
+        pytest.skip("the embedded default runs on SQLite without Redis")
+    out = StringIO()
+
+    call_command("bench", "rush", "--embedded", "--buyers", "8", "--seats", "2", stdout=out)
+
+    report = out.getvalue()
+    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if "|" in line}
+    assert "2 / 2" in rows["HTTP"]
+    assert "409 not enough 6, granted 2" in rows["HTTP"]
+    assert "raw SQL" not in rows
+    assert "verdict: no oversell, sold out exactly, no drift, no 5xx" in report
+    assert not Function.objects.filter(slug__startswith="bench-rush-").exists()
+
+
+@pytest.mark.postgres
+def test_embedded_is_refused_on_postgresql():
+    with pytest.raises(CommandError, match="embedded default"):
+        call_command("bench", "rush", "--embedded", "--seats", "3", stdout=StringIO())
