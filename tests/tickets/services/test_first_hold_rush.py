@@ -18,7 +18,11 @@ from tests.support.factories import make_ticket_type, refreshed
 from tests.tickets.services.test_inventory_rush import granted_seats, held_seats, rush
 from tickets.services import holds
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("one_address_crowd"),
+]
 
 FIRST_HOLD = importlib.import_module("tickets.migrations.0006_hold_function").FIRST_HOLD
 GUARDED_UPDATE = """UPDATE tickets_tickettype t
@@ -35,12 +39,6 @@ UNGUARDED_UPDATE = """SELECT t.capacity - t.reserved - t.sold, t.reserved INTO v
         UPDATE tickets_tickettype t SET reserved = v_read + o_seats, version = t.version + 1
          WHERE t.id = tt.id
         RETURNING"""
-
-
-@pytest.fixture(autouse=True)
-def crowd_from_one_address(settings):
-    settings.HOLD_RATE_LIMIT_PER_IP = None
-    settings.HOLD_SEATS_PER_IP = None
 
 
 @pytest.fixture
