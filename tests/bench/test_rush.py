@@ -25,6 +25,8 @@ from tickets.models import Function
         (["--seats", "10", "--lodges", "1.5"], "--lodges"),
         (["--seats", "10", "--url", "127.0.0.1:8000"], "--url"),
         (["--seats", "10", "--pgbench-seconds", "-1"], "--pgbench-seconds"),
+        (["--buyers", "4"], "--seats is required"),
+        (["--demo", "--embedded"], "does not go with --embedded"),
     ],
 )
 def test_bad_arguments_are_refused_and_change_nothing(arguments, message):
@@ -73,6 +75,36 @@ def test_a_small_rush_on_the_production_shape(transactional_db):
     assert "verdict: no oversell, sold out exactly, no drift, no 5xx" in report
     # Its throwaway function is gone again, holds and all.
     assert not Function.objects.filter(slug__startswith="bench-rush-").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_small_rush_on_a_copy_of_the_demo_function(transactional_db):
+    require_nginx()
+    out = StringIO()
+
+    call_command(
+        "bench",
+        "rush",
+        *("--demo", "--buyers", "6", "--seats", "20", "--pgbench-seconds", "1"),
+        stdout=out,
+    )
+
+    report = out.getvalue()
+    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if "|" in line}
+    # 30 one-seat buyers (demand 1.5) for the copy's 20 ceremony seats, after loading a
+    # page with the demo's seven ticket types.
+    assert "30 buyers (0 lodges) want 30 seats of 20 (the ceremony of a copy" in report
+    assert "30 buyers have loaded the page (7 ticket types)" in report
+    assert "20 / 20" in rows["HTTP"]
+    assert "409 not enough 10, granted 20" in rows["HTTP"]
+    assert "10 answers" in rows["HTTP 409 (refused)"]
+    assert "20 answers" in rows["HTTP 303 (held)"]
+    assert "20 / 20" in rows["raw SQL"]
+    assert "verdict: no oversell, sold out exactly, no drift, no 5xx" in report
+    # The copy and the raw baseline's function are gone; no demo function was made.
+    assert not Function.objects.filter(slug__startswith="bench-").exists()
+    assert not Function.objects.filter(slug="grand-proclamation").exists()
 
 
 def test_a_small_rush_on_the_embedded_default(transactional_db, settings):
