@@ -51,21 +51,22 @@ def test_buyers_want_more_than_there_is_and_end_with_crumb_takers():
     assert all(a.seats == 1 for a in crumbs)
 
 
+def run_rush(*arguments: str) -> tuple[str, dict[str, str]]:
+    """Run `bench rush` with these arguments: its report, and its table's rows by name."""
+    out = StringIO()
+    call_command("bench", "rush", *arguments, stdout=out)
+    report = out.getvalue()
+    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if "|" in line}
+    return report, rows
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_small_rush_on_the_production_shape(transactional_db):
     require_nginx()
-    out = StringIO()
-
-    call_command(
-        "bench",
-        "rush",
-        *("--buyers", "6", "--seats", "60", "--lodges", "0.2", "--pgbench-seconds", "1"),
-        stdout=out,
+    report, rows = run_rush(
+        "--buyers", "6", "--seats", "60", "--lodges", "0.2", "--pgbench-seconds", "1"
     )
-
-    report = out.getvalue()
-    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if "|" in line}
     assert "60 / 60" in rows["raw SQL"]
     assert "60 / 60" in rows["HTTP"]
     assert "HTTP / raw" in rows
@@ -81,17 +82,7 @@ def test_a_small_rush_on_the_production_shape(transactional_db):
 @pytest.mark.redis
 def test_a_small_rush_on_a_copy_of_the_demo_function(transactional_db):
     require_nginx()
-    out = StringIO()
-
-    call_command(
-        "bench",
-        "rush",
-        *("--demo", "--buyers", "6", "--seats", "20", "--pgbench-seconds", "1"),
-        stdout=out,
-    )
-
-    report = out.getvalue()
-    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if "|" in line}
+    report, rows = run_rush("--demo", "--buyers", "6", "--seats", "20", "--pgbench-seconds", "1")
     # 30 one-seat buyers (demand 1.5) for the copy's 20 ceremony seats, after loading a
     # page with the demo's seven ticket types.
     assert "30 buyers (0 lodges) want 30 seats of 20 (the ceremony of a copy" in report
@@ -111,12 +102,7 @@ def test_a_small_rush_on_the_embedded_default(transactional_db, settings):
     # make run's shape (runserver on SQLite, no Redis); the services run has no such shape.
     if connection.vendor != "sqlite" or settings.REDIS_URL:
         pytest.skip("the embedded default runs on SQLite without Redis")
-    out = StringIO()
-
-    call_command("bench", "rush", "--embedded", "--buyers", "8", "--seats", "2", stdout=out)
-
-    report = out.getvalue()
-    rows = {line.split("|")[1].strip(): line for line in report.splitlines() if "|" in line}
+    report, rows = run_rush("--embedded", "--buyers", "8", "--seats", "2")
     assert "2 / 2" in rows["HTTP"]
     assert "409 not enough 6, granted 2" in rows["HTTP"]
     assert "raw SQL" not in rows
