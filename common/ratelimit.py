@@ -48,24 +48,37 @@ def hit(key: str, *, limit: int, window: int) -> RateLimit:
     A fixed window lets a client burst up to twice the limit across a window edge; for
     "stop a runaway client" that is an acceptable price for one round trip.
     """
+    return hit_many([(key, limit, window)])[0]
+
+
+def hit_many(limits: list[tuple[str, int, int]]) -> list[RateLimit]:
+    """Count one request against each (key, limit, window) at once: one Redis round trip
+    for all of them (the hold path counts its address and its buyer together)."""
+    if not limits:
+        return []
     now = time.time()
-    bucket = int(now // window)
-    count = _count(f"ratelimit:{key}:{bucket}", window)
-    retry_after = max(1, math.ceil((bucket + 1) * window - now))
-    return RateLimit(allowed=count <= limit, retry_after=retry_after)
+    buckets = [(f"ratelimit:{key}:{int(now // window)}", window) for key, _, window in limits]
+    counts = _count(buckets)
+    return [
+        RateLimit(
+            allowed=count <= limit,
+            retry_after=max(1, math.ceil((int(now // window) + 1) * window - now)),
+        )
+        for count, (_, limit, window) in zip(counts, limits, strict=True)
+    ]
 
 
-def _count(bucket_key: str, window: int) -> int:
+def _count(buckets: list[tuple[str, int]]) -> list[int]:
     if not settings.REDIS_URL:
         # The embedded default: local memory, one process, no round trips at all.
-        return _count_locally(cache, bucket_key, window)
+        return [_count_locally(cache, key, window) for key, window in buckets]
     if _redis_breaker.closed():
         try:
-            return _count_in_redis(sync_redis_client, bucket_key, window)
+            return _count_in_redis(sync_redis_client, buckets)
         except REDIS_ERRORS as error:
             _redis_breaker.tripped()
             _redis_failures.failed(error)
-    return _count_locally(_local_counts, bucket_key, window)
+    return [_count_locally(_local_counts, key, window) for key, window in buckets]
 
 
 def _count_locally(counts: BaseCache, bucket_key: str, window: int) -> int:
@@ -78,11 +91,13 @@ def _count_locally(counts: BaseCache, bucket_key: str, window: int) -> int:
         return 1
 
 
-def _count_in_redis(get_client: Callable[[], redis.Redis], bucket_key: str, window: int) -> int:
-    # One round trip on the hold path: INCR, and a TTL set only by the first hit.
-    name = redis_key(bucket_key)
+def _count_in_redis(
+    get_client: Callable[[], redis.Redis], buckets: list[tuple[str, int]]
+) -> list[int]:
+    # One round trip for every bucket: INCR, and a TTL set only by the first hit.
     pipe = get_client().pipeline(transaction=False)
-    pipe.incr(name)
-    pipe.expire(name, window + 1, nx=True)
-    count, _ = pipe.execute()
-    return count
+    for bucket_key, window in buckets:
+        name = redis_key(bucket_key)
+        pipe.incr(name)
+        pipe.expire(name, window + 1, nx=True)
+    return pipe.execute()[::2]

@@ -12,6 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from common.admission import HttpAdmission  # noqa: E402
 from common.origins import SameOriginValidator  # noqa: E402
 from common.server_tasks import ServerProcess  # noqa: E402
 from lodgetix.routing import websocket_urlpatterns  # noqa: E402
@@ -24,8 +25,16 @@ from tickets.sweeper import sweep_expired_holds_forever  # noqa: E402
 # and port) or CSRF_TRUSTED_ORIGINS may open one.
 websocket_app = SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 
+# The embedded default answers a burst of requests a few at a time, in order (see
+# common/admission.py); HTTP_CONCURRENCY=off lets every request in at once.
+http_app = (
+    HttpAdmission(django_asgi_app, settings.HTTP_CONCURRENCY)
+    if settings.HTTP_CONCURRENCY
+    else django_asgi_app
+)
+
 application = ServerProcess(
-    ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app}),
+    ProtocolTypeRouter({"http": http_app, "websocket": websocket_app}),
     tasks=[
         bind_publisher_to_server_loop,
         keep_socket_entries_fresh_forever,

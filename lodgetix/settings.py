@@ -457,6 +457,11 @@ PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 30)
 # sockets (in-memory channel layer), so it sweeps there; with Redis a separate
 # `release_expired_holds --loop` process does it and broadcasts through Redis.
 HOLD_SWEEPER_IN_SERVER = env_bool("HOLD_SWEEPER_IN_SERVER", default=not REDIS_URL)
+# HTTP requests inside Django at once per ASGI process (common/admission.py); the rest wait
+# their turn in order. On the embedded default (SQLite: one writer at a time) a burst is
+# answered first come, first served instead of all threads at once; "off" (or 0) for no
+# limit, the default on PostgreSQL.
+HTTP_CONCURRENCY = env_cap("HTTP_CONCURRENCY", 2 if not DATABASE_URL else 0) or 0
 
 # The rush (README, "Production shape"). Holds one buyer session may ask for per window: a
 # person selects a few ticket types, a script hammering the button is stopped with 429.
@@ -473,6 +478,9 @@ HOLD_SEATS_PER_IP = env_cap("HOLD_SEATS_PER_IP", 100)
 # before giving up with "try again" (409). Under a rush the queue for one ticket type
 # drains at about a thousand holds a second, so a wait this long means something is stuck.
 HOLD_LOCK_TIMEOUT_MS = env_int("HOLD_LOCK_TIMEOUT_MS", 1000)
+# A buyer's first hold in one round trip, a database function (tickets/services/
+# first_hold.py; PostgreSQL only). Off sends every hold through the general path.
+HOLD_FAST_PATH = env_bool("HOLD_FAST_PATH", default=True)
 # Behind `make serve`'s nginx, the client's address arrives in X-Real-IP. Never trust
 # that header without a proxy of ours in front: a client could set it.
 BEHIND_PROXY = env_bool("LODGETIX_BEHIND_PROXY", default=False)

@@ -87,7 +87,7 @@ def race_first_use_of_the_redis_client(rounds: int, client_factory: Callable[[],
 
         def hit(get_client=get_client, key=key) -> None:
             for _ in range(3):
-                ratelimit._count_in_redis(get_client, key, window=60)
+                ratelimit._count_in_redis(get_client, [(key, 60)])
                 gc.collect(0)  # the youngest generation: where a just-dropped client is
 
         errors += ask_together(hit)

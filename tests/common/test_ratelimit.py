@@ -3,6 +3,8 @@ from __future__ import annotations
 import logging
 import uuid
 
+import pytest
+
 from common import ratelimit
 from common.ratelimit import hit
 from common.redis import sync_redis_client
@@ -49,3 +51,32 @@ def test_with_redis_stopped_limits_count_in_this_process_and_say_so_once(setting
         assert len([r for r in caplog.records if "Rate limits" in r.message]) == 1
     finally:
         sync_redis_client.cache_clear()
+
+
+def test_several_limits_count_together_each_against_its_own_bucket():
+    tight, loose = fresh_key(), fresh_key()
+    answers = [ratelimit.hit_many([(tight, 1, 60), (loose, 3, 60)]) for _ in range(4)]
+    assert [[r.allowed for r in pair] for pair in answers] == [
+        [True, True],
+        [False, True],
+        [False, True],
+        [False, False],
+    ]
+    assert ratelimit.hit_many([]) == []
+
+
+@pytest.mark.redis
+def test_several_limits_are_one_redis_round_trip(monkeypatch):
+    # A breaker of its own: one tripped by the test above may still be open.
+    monkeypatch.setattr(ratelimit, "_redis_breaker", ratelimit.Breaker())
+    client = sync_redis_client()
+    pipelines = []
+    real_pipeline = client.pipeline
+
+    def counted_pipeline(*args, **kwargs):
+        pipelines.append(real_pipeline(*args, **kwargs))
+        return pipelines[-1]
+
+    monkeypatch.setattr(client, "pipeline", counted_pipeline)
+    ratelimit.hit_many([(fresh_key(), 5, 60), (fresh_key(), 5, 60)])
+    assert len(pipelines) == 1

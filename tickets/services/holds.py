@@ -172,6 +172,7 @@ def hold_tickets(request: HoldRequest) -> Hold:
     """
     ticket_type = _ticket_type_for_sale(request)
     line = _line(ticket_type, request.quantity, request.registration_type)
+    _refuse_early_when_short(line)
     try:
         return _hold_with_fallback(request, [line])[0]
     except _LinesRefused as refused:
@@ -353,6 +354,24 @@ def _ticket_type_for_sale(request: HoldRequest) -> TicketType:
     ticket_type.event.function = request.function
     _check_on_sale(ticket_type)
     return ticket_type
+
+
+def _refuse_early_when_short(line: _Line) -> None:
+    """Past a sell-out almost every hold is refused: refuse from the counters just read,
+    without a transaction, when they show too few seats and no expired hold is waiting for
+    the sweeper (the fallback below would free those). Only a refusal is decided here - a
+    committed state a moment old, as if the buyer had clicked a moment earlier; every
+    grant is still the guarded UPDATE's."""
+    ticket_type = line.ticket_type
+    if ticket_type.available >= line.seats:
+        return
+    if Hold.objects.filter(
+        ticket_type_id=ticket_type.pk, status=Hold.Status.ACTIVE, expires_at__lte=timezone.now()
+    ).exists():
+        return
+    if line.tables is not None:
+        raise not_enough_tables(ticket_type.name, line.quantity, ticket_type.available)
+    raise NotEnoughAvailable(ticket_type.name, line.seats, ticket_type.available)
 
 
 def _check_on_sale(ticket_type: TicketType) -> None:

@@ -22,6 +22,7 @@ from tickets.forms import (
     quantity_field_name,
 )
 from tickets.models import Function, Registration, TicketType
+from tickets.services import first_hold
 from tickets.services import holds as hold_service
 from tickets.services import packages as package_service
 from tickets.services.exceptions import (
@@ -52,6 +53,9 @@ def hold_create(request: HttpRequest, slug: str) -> HttpResponse:
         return refusal_page(
             refusal, "429.html", {"back_url": back, "back_label": "Back to the function"}
         )
+    lean = _first_hold(request, slug)
+    if lean is not None:
+        return lean
     function = get_object_or_404(Function, slug=slug, published=True)
     page = _SelectionPage(request, function)
     if "package" in request.POST:
@@ -80,6 +84,62 @@ def _hold_package(request: HttpRequest, function: Function, page: _SelectionPage
     return HttpResponseSeeOther(step_url(holds[0].registration, Step.TICKET_SELECTION))
 
 
+# The fields of a plain first hold from the function page; anything else (a wizard's
+# `registration`, a selection's quantity_<id> fields) is the general path's.
+_FIRST_HOLD_FIELDS = frozenset(
+    {"csrfmiddlewaretoken", "ticket_type", "quantity", "registration_type"}
+)
+_REGISTRATION_TYPES = frozenset(Registration.Type.values)
+
+
+def _first_hold(request: HttpRequest, slug: str) -> HttpResponse | None:
+    """The lean path (services.first_hold) for a plain one-line hold, or None when the
+    general path must answer: a shape it does not take, or declined by the database."""
+    post = request.POST
+    if not first_hold.available() or not _is_plain_hold(request):
+        return None
+    ticket_type, quantity = post.get("ticket_type", ""), post.get("quantity", "")
+    registration_type = post.get("registration_type") or Registration.Type.INDIVIDUAL
+    if not (
+        ticket_type.isascii()
+        and ticket_type.isdigit()
+        and 0 < int(ticket_type) < 2**31
+        and quantity.isascii()
+        and quantity.isdigit()
+        and 0 < int(quantity) < 2**15
+        and registration_type in _REGISTRATION_TYPES
+    ):
+        return None  # the form says what is wrong (400)
+    try:
+        held = first_hold.try_first_hold(
+            function_slug=slug,
+            ticket_type_id=int(ticket_type),
+            quantity=int(quantity),
+            registration_type=registration_type,
+            **_buyer(request),
+        )
+    except TicketingError as refusal:
+        return _cheap_refusal(refusal, slug)
+    if held is None:
+        return None
+    return HttpResponseSeeOther(step_url(held.registration, Step.TICKET_SELECTION))
+
+
+def _is_plain_hold(request: HttpRequest) -> bool:
+    """A one-line hold from the function page: no wizard registration, no selection."""
+    return _FIRST_HOLD_FIELDS.issuperset(request.POST)
+
+
+def _cheap_refusal(refusal: TicketingError, slug: str) -> HttpResponse:
+    """A refused plain hold answered by a small page (the reason and the way back to the
+    function page, which shows what is left) rather than the whole function page: past a
+    sell-out nearly every hold is refused, and each must cost little."""
+    back = reverse("tickets:function-detail", args=[slug])
+    return refusal_page(
+        refusal, "409.html", {"back_url": back, "back_label": "Back to the function"}
+    )
+
+
 def _hold_one_line(request: HttpRequest, function: Function, page: _SelectionPage) -> HttpResponse:
     data = request.POST.copy()
     typed_field = quantity_field_name_of(data.get("ticket_type", ""))
@@ -101,6 +161,8 @@ def _hold_one_line(request: HttpRequest, function: Function, page: _SelectionPag
             )
         )
     except TicketingError as refusal:
+        if page.registration is None and _is_plain_hold(request):
+            return _cheap_refusal(refusal, function.slug)
         return page.refused(error=refusal)
     return HttpResponseSeeOther(step_url(hold.registration, Step.TICKET_SELECTION))
 

@@ -24,3 +24,11 @@ def slow_winners(monkeypatch):
         return result
 
     monkeypatch.setattr(inventory, "reserve", reserve_then_linger)
+
+
+@pytest.fixture
+def one_address_crowd(settings):
+    """Every buyer of a race test comes from 127.0.0.1, where a real crowd has many
+    addresses: no per-address rate limit or seat cap."""
+    settings.HOLD_RATE_LIMIT_PER_IP = None
+    settings.HOLD_SEATS_PER_IP = None

@@ -277,3 +277,29 @@ def test_the_buyers_registration_is_locked_while_their_hold_runs(transactional_d
         )
     finally:
         other.close()
+
+
+@pytest.mark.django_db
+class TestEarlyRefusal:
+    """Past a sell-out a hold is refused from the counters it read, with no transaction."""
+
+    def test_sold_out_is_refused_without_a_transaction(self):
+        ticket_type = make_ticket_type(capacity=1)
+        hold(ticket_type, 1, buyer="first")
+        with (
+            CaptureQueriesContext(connection) as queries,
+            pytest.raises(holds.NotEnoughAvailable) as refused,
+        ):
+            hold(ticket_type, 1, buyer="late")
+        assert refused.value.available == 0
+        statements = [q["sql"] for q in queries.captured_queries]
+        assert len(statements) == 2, statements  # the ticket type, any expired hold
+        assert not any(sql.startswith(("BEGIN", "UPDATE", "INSERT")) for sql in statements)
+
+    def test_an_expired_hold_still_gives_its_seats_to_the_next_buyer(self):
+        ticket_type = make_ticket_type(capacity=1)
+        stale = hold(ticket_type, 1, buyer="gone").registration
+        Registration.objects.filter(pk=stale.pk).update(expires_at=stale.created_at)
+        Hold.objects.filter(registration=stale).update(expires_at=stale.created_at)
+        assert hold(ticket_type, 1, buyer="next").seats == 1
+        assert refreshed(ticket_type).reserved == 1

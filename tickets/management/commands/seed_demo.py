@@ -25,13 +25,14 @@ from tickets.models import (
 from tickets.services import holds, registrations
 
 FUNCTION_SLUG = "grand-proclamation"
+CEREMONY_EVENT_SLUG = "ceremony"  # its one ticket type has the 600 ceremony seats
 STAFF_USERNAME = "staff"
 PASSWORD_FILE = settings.VAR_DIR / "demo-staff-password"
 
 # (slug, name, day offset, start hour, venue, [(ticket type, price, capacity)])
 EVENTS = [
     (
-        "ceremony",
+        CEREMONY_EVENT_SLUG,
         "Grand Proclamation Ceremony",
         0,
         14,
@@ -175,27 +176,7 @@ class Command(BaseCommand):
                 ends_at=start + datetime.timedelta(days=2, hours=12),
                 published=True,
             )
-            for position, (slug, name, day, hour, venue, ticket_types) in enumerate(EVENTS):
-                starts_at = (start + datetime.timedelta(days=day)).replace(hour=hour)
-                event = Event.objects.create(
-                    function=function,
-                    slug=slug,
-                    name=name,
-                    venue=venue,
-                    starts_at=starts_at,
-                    ends_at=starts_at + datetime.timedelta(hours=3),
-                    status=Event.Status.PUBLISHED,
-                    position=position,
-                )
-                for tt_position, (tt_name, price, capacity) in enumerate(ticket_types):
-                    TicketType.objects.create(
-                        event=event,
-                        name=tt_name,
-                        price=Decimal(price),
-                        capacity=capacity,
-                        position=tt_position,
-                        **ELIGIBILITY.get(tt_name, {}),
-                    )
+            add_demo_events(function, start)
             self._packages(function)
         self._nearly_sell_out(function)
         return function, True
@@ -309,6 +290,32 @@ class Command(BaseCommand):
         if not from_env:
             write_private(PASSWORD_FILE, password + "\n")
         return f"user {STAFF_USERNAME}, {where}"
+
+
+def add_demo_events(function: Function, start: datetime.datetime) -> None:
+    """The demo's six events and seven ticket types on `function`, from `start` (also used
+    by `bench rush --demo` for its throwaway copy of the demo function)."""
+    for position, (slug, name, day, hour, venue, ticket_types) in enumerate(EVENTS):
+        starts_at = (start + datetime.timedelta(days=day)).replace(hour=hour)
+        event = Event.objects.create(
+            function=function,
+            slug=slug,
+            name=name,
+            venue=venue,
+            starts_at=starts_at,
+            ends_at=starts_at + datetime.timedelta(hours=3),
+            status=Event.Status.PUBLISHED,
+            position=position,
+        )
+        for tt_position, (tt_name, price, capacity) in enumerate(ticket_types):
+            TicketType.objects.create(
+                event=event,
+                name=tt_name,
+                price=Decimal(price),
+                capacity=capacity,
+                position=tt_position,
+                **ELIGIBILITY.get(tt_name, {}),
+            )
 
 
 def write_private(path: Path, text: str) -> None:
