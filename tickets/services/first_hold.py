@@ -3,7 +3,7 @@
 Under a rush almost every hold is a first hold: one line, one ticket type, a buyer with
 no registration yet. `hold_tickets` spends most of its CPU building ORM queries and eight
 round trips on it; this path sends one statement, `SELECT * FROM lodgetix_first_hold(...)`
-(tickets/migrations/0006_hold_function.py), in autocommit. The database function does,
+(tickets/migrations/0009_hold_function.py), in autocommit. The database function does,
 in the general path's order and under the same rules:
 
 1. bound every lock wait (HOLD_LOCK_TIMEOUT_MS, SET LOCAL);

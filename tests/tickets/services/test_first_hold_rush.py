@@ -24,7 +24,7 @@ pytestmark = [
     pytest.mark.usefixtures("one_address_crowd"),
 ]
 
-FIRST_HOLD = importlib.import_module("tickets.migrations.0006_hold_function").FIRST_HOLD
+FIRST_HOLD = importlib.import_module("tickets.migrations.0009_hold_function").FIRST_HOLD
 GUARDED_UPDATE = """UPDATE tickets_tickettype t
            SET reserved = t.reserved + o_seats, version = t.version + 1
          WHERE t.id = tt.id AND NOT t.withdrawn AND t.capacity - t.reserved - t.sold >= o_seats
