@@ -571,10 +571,14 @@ class Traffic:
                 if start <= a.started <= end and (not kinds or a.kind in kinds)]  # fmt: skip
 
 
+# live.js's reconnect cap (tickets/static/tickets/live.js), in seconds.
+RECONNECT_CAP = 3.0
+
+
 @dataclass
 class Viewer:
     """One open function page: its cookies, its badges as last swapped in, and every
-    socket event, with the reconnects of live.js (full jitter, capped at 10 s)."""
+    socket event, with the reconnects of live.js (full jitter, capped at 3 s)."""
 
     shape: Shape
     seeded: Seeded
@@ -637,7 +641,7 @@ class Viewer:
                 self.not_live.append(now())
             if not self.running:
                 return
-            await asyncio.sleep(random.random() * min(10.0, 0.5 * 2**retries))
+            await asyncio.sleep(random.random() * min(RECONNECT_CAP, 0.5 * 2**retries))
             retries += 1
 
 

@@ -9,7 +9,7 @@ from tests.support.factories import hold, make_event, make_function, make_ticket
 
 pytestmark = pytest.mark.browser
 
-# htmx reconnects with jittered backoff (capped at 10 s by live.js) after a restart.
+# htmx reconnects with jittered backoff (capped at 3 s by live.js) after a restart.
 RECONNECT_TIMEOUT = 20_000
 
 

@@ -7,10 +7,12 @@
   var TOAST_LIFETIME_MS = 12000;
   var TOO_MANY_TABS = 4001;
 
-  // Reconnect with full jitter, capped at 10 s (htmx's default cap is 64 s).
+  // Reconnect with full jitter, capped at 3 s (htmx's default cap is 64 s): after an
+  // outage every page must be back within 5 s of the server (docs/design.md 4.9), and a
+  // 10 s cap let a page that had failed a few times wait up to 8 s more.
   if (window.htmx) {
     htmx.config.wsReconnectDelay = function (retryCount) {
-      return Math.random() * Math.min(10000, 500 * Math.pow(2, retryCount));
+      return Math.random() * Math.min(3000, 500 * Math.pow(2, retryCount));
     };
   }
 
