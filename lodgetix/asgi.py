@@ -11,8 +11,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-from common.admission import HttpAdmission  # noqa: E402
+from common.one_thread import http_on_one_thread  # noqa: E402
 from common.origins import SameOriginValidator  # noqa: E402
 from common.server_tasks import ServerProcess  # noqa: E402
 from lodgetix.routing import websocket_urlpatterns  # noqa: E402
@@ -25,12 +26,10 @@ from tickets.sweeper import sweep_expired_holds_forever  # noqa: E402
 # and port) or CSRF_TRUSTED_ORIGINS may open one.
 websocket_app = SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 
-# The embedded default answers a burst of requests a few at a time, in order (see
-# common/admission.py); HTTP_CONCURRENCY=off lets every request in at once.
+# On SQLite (the embedded default) HTTP runs one request at a time on one thread, through
+# Django's WSGI handler, in arrival order (common/one_thread.py); HTTP_ON_ONE_THREAD.
 http_app = (
-    HttpAdmission(django_asgi_app, settings.HTTP_CONCURRENCY)
-    if settings.HTTP_CONCURRENCY
-    else django_asgi_app
+    http_on_one_thread(get_wsgi_application()) if settings.HTTP_ON_ONE_THREAD else django_asgi_app
 )
 
 application = ServerProcess(

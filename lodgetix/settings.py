@@ -457,11 +457,14 @@ PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 30)
 # sockets (in-memory channel layer), so it sweeps there; with Redis a separate
 # `release_expired_holds --loop` process does it and broadcasts through Redis.
 HOLD_SWEEPER_IN_SERVER = env_bool("HOLD_SWEEPER_IN_SERVER", default=not REDIS_URL)
-# HTTP requests inside Django at once per ASGI process (common/admission.py); the rest wait
-# their turn in order. On the embedded default (SQLite: one writer at a time) a burst is
-# answered first come, first served instead of all threads at once; "off" (or 0) for no
-# limit, the default on PostgreSQL.
-HTTP_CONCURRENCY = env_cap("HTTP_CONCURRENCY", 2 if not DATABASE_URL else 0) or 0
+# HTTP inside the ASGI server (lodgetix/asgi.py). On SQLite, which writes one transaction
+# at a time, Django's WSGI handler on one thread: a burst is answered first come, first
+# served, each request in one go, instead of a thread per request and a hop per middleware
+# hook (common/one_thread.py). On PostgreSQL Django's ASGI handler; in production the
+# ASGI server serves only /ws/ and gunicorn serves HTTP.
+HTTP_ON_ONE_THREAD = env_bool(
+    "HTTP_ON_ONE_THREAD", default=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+)
 
 # The rush (README, "Production shape"). Holds one buyer session may ask for per window: a
 # person selects a few ticket types, a script hammering the button is stopped with 429.

@@ -539,6 +539,7 @@ def _embedded_shape() -> Iterator[str]:
     port = free_port()
     env = {
         "DATABASE_URL": database_url(connection.settings_dict),
+        "DEBUG": "1",  # as `make run` has it (no DATABASE_URL there)
         "REDIS_URL": "",
         "HOLD_RATE_LIMIT_PER_IP": "off",
         "HOLD_SEATS_PER_IP": "off",

@@ -24,7 +24,7 @@ OPERATOR_SETTINGS = (
     "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "LODGETIX_HTTPS",
     "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER",
-    "CSRF_TRUSTED_ORIGINS", "DJANGO_SETTINGS_MODULE",
+    "CSRF_TRUSTED_ORIGINS", "DJANGO_SETTINGS_MODULE", "HTTP_ON_ONE_THREAD",
 )  # fmt: skip
 
 
@@ -64,6 +64,17 @@ def test_the_embedded_default_generates_its_key_once_into_var(read_settings, tmp
     assert first == second == (tmp_path / "secret_key").read_text().strip()
     assert len(first) >= 50
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_http_runs_on_one_thread_on_sqlite_and_not_on_postgresql(read_settings):
+    # common/one_thread.py: SQLite writes one transaction at a time anyway.
+    assert read_settings()["HTTP_ON_ONE_THREAD"] is True
+    assert read_settings(DATABASE_URL="sqlite:////tmp/x.sqlite3", DEBUG="1")["HTTP_ON_ONE_THREAD"]
+    postgres = read_settings(
+        DATABASE_URL="postgres://root@127.0.0.1:5432/lodgetix", SECRET_KEY=a_secret_key()
+    )
+    assert postgres["HTTP_ON_ONE_THREAD"] is False
+    assert read_settings(HTTP_ON_ONE_THREAD="off")["HTTP_ON_ONE_THREAD"] is False
 
 
 def test_debug_off_turns_https_on(read_settings):
