@@ -33,18 +33,16 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.cache import cache
 from django.template.loader import render_to_string
-from django.utils import formats
 
 from common.failures import FailureLog
 from presence.store import EMPTY, PresenceCounts, presence_store
 from tickets.live import fragments
 from tickets.live.group_push import CoalescedGroupPush
 from tickets.models import Broadcast, Event, Function, Registration, TicketType, WaitlistEntry
-from tickets.services import charts, dashboard
+from tickets.services import dashboard
 
 logger = logging.getLogger(__name__)
 
-DASHBOARD_PERMISSION = "tickets.view_dashboard"
 # Two pushes a second per function at most: every figure is within a second of the database.
 DASHBOARD_PUSH_INTERVAL = 0.5
 PRESENCE_INTERVAL = 1.0
@@ -72,53 +70,17 @@ def is_watched(function_id: int) -> bool:
 # --- fragments (no queries: the caller read what they show) --------------------------------
 
 
-def sales_charts(figures: dashboard.DashboardFigures) -> dict[str, str]:
-    per_minute = [
-        charts.Bar(formats.time_format(minute, "H:i"), seats)
-        for minute, seats in figures.sales_per_minute
-    ]
-    per_day = [
-        charts.Bar(formats.date_format(day, "j M"), seats) for day, seats in figures.sales_per_day
-    ]
-    sold_days = sum(n for _, n in figures.sales_per_day)
-    return {
-        "per_minute": charts.bar_chart(
-            per_minute,
-            chart_id="dash-sales-chart",
-            title="Seats sold per minute, the last hour",
-            summary=(
-                f"{figures.sold_last_hour} seats sold in the last hour; "
-                f"the busiest minute sold {max((b.value for b in per_minute), default=0)}."
-            ),
-        ),
-        "per_day": charts.bar_chart(
-            per_day,
-            chart_id="dash-sales-daily-chart",
-            title="Seats sold per day",
-            summary=f"{sold_days} seats sold over {len(per_day)} days with sales.",
-        ),
-    }
-
-
 def figures_fragment(figures: dashboard.DashboardFigures, *, oob: bool = True) -> str:
     return render_to_string(
         "tickets/staff/partials/dashboard/figures.html",
-        {"f": figures, "charts": sales_charts(figures), "oob": oob},
+        {"f": figures, "charts": dashboard.sales_charts(figures), "oob": oob},
     )
-
-
-STEP_LABELS = dict(Registration.Step.choices)
-
-
-def presence_steps(counts: PresenceCounts) -> list[tuple[str, int]]:
-    """(step label, people) per step, in the wizard's order."""
-    return [(STEP_LABELS.get(step, step), n) for step, n in counts.by_step]
 
 
 def presence_fragment(counts: PresenceCounts, *, oob: bool = True) -> str:
     return render_to_string(
         "tickets/staff/partials/dashboard/presence.html",
-        {"p": counts, "steps": presence_steps(counts), "oob": oob},
+        {"p": counts, "steps": dashboard.presence_steps(counts), "oob": oob},
     )
 
 
@@ -235,7 +197,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close()  # before accept: refused (403)
             return
-        allowed = await database_sync_to_async(user.has_perm)(DASHBOARD_PERMISSION)
+        allowed = await database_sync_to_async(user.has_perm)(dashboard.DASHBOARD_PERMISSION)
         slug = self.scope["url_route"]["kwargs"]["slug"]
         self.function = await database_sync_to_async(
             Function.objects.filter(slug=slug).only("pk", "slug").first

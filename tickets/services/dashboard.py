@@ -7,6 +7,9 @@ of aggregate queries (`QUERIES`, whatever the number of registrations), so a pus
 same at 10 registrations as at 10,000 (tests/tickets/services/test_dashboard.py counts
 them). People registering now are not here: they come from the presence store
 (tickets.live.dashboard), which costs no query at all.
+
+What the page and the socket draw of them (`sales_charts`, `presence_steps`) is here too,
+so both render the same partials from the same values.
 """
 
 from __future__ import annotations
@@ -17,12 +20,17 @@ from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncMinute
-from django.utils import timezone
+from django.utils import formats, timezone
 
+from presence.store import PresenceCounts
 from tickets.models import Broadcast, CheckIn, Function, Hold, Registration, TicketType
+from tickets.services import charts
 from tickets.services import funnel as funnel_service
 from tickets.services.checkin import DOOR_PAYMENT_METHOD, valid_tickets_where
 from tickets.services.tax import CENT, gst_included
+
+# Who may open a function's dashboard (page and socket); superusers hold every permission.
+DASHBOARD_PERMISSION = "tickets.view_dashboard"
 
 # Ticket types, revenue, sales per minute, sales per day, the funnel (two), expected
 # seats per event, check-ins per event and door, broadcasts.
@@ -261,3 +269,44 @@ def _broadcasts(function: Function) -> tuple[BroadcastLine, ...]:
         )
         for row in rows[:RECENT_BROADCASTS]
     )
+
+
+# --- what the page and the socket draw (no queries: the caller read the figures) ---------
+
+
+def sales_charts(figures: DashboardFigures) -> dict[str, str]:
+    """The sales per minute (the last hour) and per day as SVG bar charts, each with the
+    summary a screen reader gives."""
+    per_minute = [
+        charts.Bar(formats.time_format(minute, "H:i"), seats)
+        for minute, seats in figures.sales_per_minute
+    ]
+    per_day = [
+        charts.Bar(formats.date_format(day, "j M"), seats) for day, seats in figures.sales_per_day
+    ]
+    sold_days = sum(n for _, n in figures.sales_per_day)
+    return {
+        "per_minute": charts.bar_chart(
+            per_minute,
+            chart_id="dash-sales-chart",
+            title="Seats sold per minute, the last hour",
+            summary=(
+                f"{figures.sold_last_hour} seats sold in the last hour; "
+                f"the busiest minute sold {max((b.value for b in per_minute), default=0)}."
+            ),
+        ),
+        "per_day": charts.bar_chart(
+            per_day,
+            chart_id="dash-sales-daily-chart",
+            title="Seats sold per day",
+            summary=f"{sold_days} seats sold over {len(per_day)} days with sales.",
+        ),
+    }
+
+
+STEP_LABELS = dict(Registration.Step.choices)
+
+
+def presence_steps(counts: PresenceCounts) -> list[tuple[str, int]]:
+    """(step label, people) per step, in the wizard's order."""
+    return [(STEP_LABELS.get(step, step), n) for step, n in counts.by_step]

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.errors import DomainError
 from presence.store import EMPTY
-from tickets.live.dashboard import DASHBOARD_PERMISSION, presence_steps, sales_charts
 from tickets.models import Broadcast, Function
 from tickets.services import broadcasts, dashboard
 from tickets.views.staff import staff_permission
@@ -23,7 +22,7 @@ RESULT_TEMPLATE = "tickets/staff/partials/dashboard/broadcast_result.html"
 
 
 @require_GET
-@staff_permission(DASHBOARD_PERMISSION)
+@staff_permission(dashboard.DASHBOARD_PERMISSION)
 def dashboard_page(request: HttpRequest, slug: str) -> HttpResponse:
     function = get_object_or_404(Function, slug=slug)
     return _page(request, function)
@@ -37,10 +36,10 @@ def _page(request: HttpRequest, function: Function, status: int = 200, **result)
         {
             "function": function,
             "f": figures,
-            "charts": sales_charts(figures),
+            "charts": dashboard.sales_charts(figures),
             # Presence arrives with the socket's snapshot; the page starts from nobody.
             "p": EMPTY,
-            "steps": presence_steps(EMPTY),
+            "steps": dashboard.presence_steps(EMPTY),
             "may_send_broadcasts": request.user.has_perm("tickets.send_broadcast"),
             "max_message_length": Broadcast.MAX_MESSAGE_LENGTH,
             **result,
@@ -50,7 +49,7 @@ def _page(request: HttpRequest, function: Function, status: int = 200, **result)
 
 
 @require_POST
-@staff_permission(DASHBOARD_PERMISSION)
+@staff_permission(dashboard.DASHBOARD_PERMISSION)
 def dashboard_broadcast(request: HttpRequest, slug: str) -> HttpResponse:
     """Send a message to everyone viewing the function. htmx gets the result line (201
     sent, 400 refused); a plain form post is redirected back, or shown the refusal."""

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from presence.store import EMPTY, PresenceCounts
 from tests.support import factories
 from tests.support.dashboard import many_registrations
 from tests.support.door import confirmed_individuals, tickets_of
@@ -70,6 +71,22 @@ def test_sales_per_minute_cover_the_last_hour_and_per_day_the_whole_sale(banquet
     assert figures.sold_last_hour == 4
     assert sum(seats for _, seats in figures.sales_per_day) == 6
     assert len(figures.sales_per_day) == 2
+
+
+def test_the_sales_charts_say_in_words_what_they_draw(banquet):
+    factories.confirm(banquet, 3, buyer="a")
+    charts = dashboard.sales_charts(dashboard.figures_of(banquet.event.function))
+    assert 'id="dash-sales-chart"' in charts["per_minute"]
+    assert "3 seats sold in the last hour; the busiest minute sold 3." in charts["per_minute"]
+    assert "3 seats sold over 1 days with sales." in charts["per_day"]
+
+
+def test_presence_steps_are_labelled_in_the_wizards_order():
+    steps = dashboard.presence_steps(PresenceCounts.of(3, {"payment": 1, "ticket_selection": 2}))
+    labels = dict(Registration.Step.choices)
+    assert [label for label, _ in steps] == [labels[step] for step in Registration.STEP_ORDER]
+    assert (dict(steps)["Tickets"], dict(steps)["Payment"]) == (2, 1)
+    assert {n for _, n in dashboard.presence_steps(EMPTY)} == {0}
 
 
 def test_sales_leave_out_seats_given_back(banquet):
