@@ -10,13 +10,22 @@ in production - on asgiref's single sync thread: requests queue in arrival order
 each runs its middleware and view in one go, first come, first served. The cost is that a
 slow page (an admin export) delays the requests behind it.
 
-asgiref's `WsgiToAsgi` does the translation. It never calls the response's `close()`,
-which is what sends Django's `request_finished` (connections closed, caches released), so
-`finished_responses` reads the response whole and closes it before handing it over.
+asgiref's `WsgiToAsgi` does the translation, with two amendments:
+
+- It never calls the response's `close()`, which is what sends Django's
+  `request_finished` (connections closed, caches released), so `finished_responses` reads
+  the response whole and closes it before handing it over.
+- Each request runs in a fresh context. On a kept-alive connection daphne starts the next
+  request while it sends the last one's answer, so the new request's task would inherit
+  the context of that `send` - and with it asgiref's note that the sync thread is waiting
+  there, to which it then hands the new request: "CurrentThreadExecutor already quit or
+  is broken", or a body read after it was closed, and a 500 (seen in the browser tests).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,7 +38,13 @@ ASGIApp = Any  # an ASGI 3 application: async (scope, receive, send) -> None
 def http_on_one_thread(wsgi_app: WSGIApp) -> ASGIApp:
     """An ASGI app running `wsgi_app` for every HTTP request, one request at a time, on
     one thread, in arrival order."""
-    return WsgiToAsgi(finished_responses(wsgi_app))
+    adapter = WsgiToAsgi(finished_responses(wsgi_app))
+
+    async def app(scope: dict, receive: Callable, send: Callable) -> None:
+        # Cancelling this task (the client went away) cancels the request's task too.
+        await asyncio.create_task(adapter(scope, receive, send), context=contextvars.Context())
+
+    return app
 
 
 def finished_responses(wsgi_app: WSGIApp) -> WSGIApp:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 from asgiref.sync import ThreadSensitiveContext
 from asgiref.testing import ApplicationCommunicator
 from asgiref.wsgi import WsgiToAsgi
@@ -50,8 +51,8 @@ def thread_per_request(app):
     return wrapped
 
 
-async def request(app, n: int) -> bytes:
-    scope = {
+def scope_of(n: int) -> dict:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -65,7 +66,10 @@ async def request(app, n: int) -> bytes:
         "client": ("127.0.0.1", 40000 + n),
         "server": ("127.0.0.1", 8000),
     }
-    return await answer(ApplicationCommunicator(app, scope))
+
+
+async def request(app, n: int) -> bytes:
+    return await answer(ApplicationCommunicator(app, scope_of(n)))
 
 
 async def answer(communicator: ApplicationCommunicator) -> bytes:
@@ -100,7 +104,7 @@ def test_control_a_thread_per_request_is_seen_as_many_threads():
     # The harness tells threads apart: with a thread per request (Django's ASGI handler's
     # way) the same burst ran on eight.
     recording = RecordingApp()
-    asyncio.run(burst(thread_per_request(http_on_one_thread(recording))))
+    asyncio.run(burst(thread_per_request(WsgiToAsgi(recording))))
     assert len(set(recording.threads)) == 8
 
 
@@ -114,3 +118,42 @@ def test_control_asgirefs_adapter_alone_never_closes_a_response():
     recording = RecordingApp()
     asyncio.run(burst(WsgiToAsgi(recording), count=3))
     assert [response.closed for response in recording.responses] == [False] * 3
+
+
+async def keep_alive(app) -> list[bytes]:
+    """Two requests on one kept-alive connection: daphne starts the second while it sends
+    the first's answer, so the second's task is created inside the first's `send` and
+    inherits its context - asgiref's note of the thread waiting on that send included."""
+    follow_ups: list[asyncio.Task] = []
+
+    def server_side(n: int, then_next: bool):
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+            if then_next and message["type"] == "http.response.start":
+                follow_ups.append(asyncio.create_task(server_side(n + 1, False)))
+
+        sent: list[dict] = []
+
+        async def run() -> bytes:
+            await app(scope_of(n), receive, send)
+            return b"".join(m.get("body", b"") for m in sent)
+
+        return run()
+
+    first = await asyncio.wait_for(server_side(0, True), 10)
+    second = await asyncio.wait_for(follow_ups[0], 10)
+    return [first, second]
+
+
+def test_a_request_started_inside_anothers_send_runs_in_its_own_turn():
+    recording = RecordingApp()
+    assert asyncio.run(keep_alive(http_on_one_thread(recording))) == [b"answered 0", b"answered 1"]
+    assert len(set(recording.threads)) == 1
+
+
+def test_control_asgirefs_adapter_alone_breaks_on_a_kept_alive_connection():
+    with pytest.raises(RuntimeError, match="CurrentThreadExecutor already quit"):
+        asyncio.run(keep_alive(WsgiToAsgi(RecordingApp())))
