@@ -41,7 +41,8 @@ def http_on_one_thread(wsgi_app: WSGIApp) -> ASGIApp:
     adapter = WsgiToAsgi(finished_responses(wsgi_app))
 
     async def app(scope: dict, receive: Callable, send: Callable) -> None:
-        # Cancelling this task (the client went away) cancels the request's task too.
+        # Cancelling this task (daphne does at shutdown, or 10 s after the client left)
+        # cancels the request's task too.
         await asyncio.create_task(adapter(scope, receive, send), context=contextvars.Context())
 
     return app
