@@ -4,9 +4,9 @@ response closed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
-import pytest
 from asgiref.sync import ThreadSensitiveContext
 from asgiref.testing import ApplicationCommunicator
 from asgiref.wsgi import WsgiToAsgi
@@ -120,40 +120,60 @@ def test_control_asgirefs_adapter_alone_never_closes_a_response():
     assert [response.closed for response in recording.responses] == [False] * 3
 
 
-async def keep_alive(app) -> list[bytes]:
+class Timeline:
+    """A WSGI app noting when each request entered it, beside when the server finished
+    sending the first answer (the test writes that)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.events: list[str] = []
+        self.second_entered = asyncio.Event()
+
+    def __call__(self, environ, start_response):
+        n = environ["QUERY_STRING"]
+        self.events.append(f"{n} entered")
+        if n == "1":
+            self.loop.call_soon_threadsafe(self.second_entered.set)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"answered " + n.encode()]
+
+
+async def keep_alive(adapt) -> list[str]:
     """Two requests on one kept-alive connection: daphne starts the second while it sends
     the first's answer, so the second's task is created inside the first's `send` and
-    inherits its context - asgiref's note of the thread waiting on that send included."""
+    inherits its context - asgiref's note of the thread waiting on that send included.
+    The first's `send` then waits a little for the second to begin, as a slow socket
+    would: it must not begin before the first is answered."""
+    timeline = Timeline(asyncio.get_running_loop())
+    app = adapt(timeline)
     follow_ups: list[asyncio.Task] = []
 
-    def server_side(n: int, then_next: bool):
-        async def receive() -> dict:
-            return {"type": "http.request", "body": b""}
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b""}
 
-        async def send(message: dict) -> None:
-            sent.append(message)
-            if then_next and message["type"] == "http.response.start":
-                follow_ups.append(asyncio.create_task(server_side(n + 1, False)))
+    async def send_first(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            follow_ups.append(asyncio.create_task(app(scope_of(1), receive, send_second)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(timeline.second_entered.wait(), 1)
+        elif not message.get("more_body"):
+            timeline.events.append("0 answered")
 
-        sent: list[dict] = []
+    async def send_second(message: dict) -> None:
+        pass
 
-        async def run() -> bytes:
-            await app(scope_of(n), receive, send)
-            return b"".join(m.get("body", b"") for m in sent)
-
-        return run()
-
-    first = await asyncio.wait_for(server_side(0, True), 10)
-    second = await asyncio.wait_for(follow_ups[0], 10)
-    return [first, second]
+    await asyncio.wait_for(app(scope_of(0), receive, send_first), 10)
+    await asyncio.wait_for(follow_ups[0], 10)
+    return timeline.events
 
 
-def test_a_request_started_inside_anothers_send_runs_in_its_own_turn():
-    recording = RecordingApp()
-    assert asyncio.run(keep_alive(http_on_one_thread(recording))) == [b"answered 0", b"answered 1"]
-    assert len(set(recording.threads)) == 1
+def test_a_request_started_inside_anothers_send_waits_its_turn():
+    events = asyncio.run(keep_alive(http_on_one_thread))
+    assert events == ["0 entered", "0 answered", "1 entered"]
 
 
-def test_control_asgirefs_adapter_alone_breaks_on_a_kept_alive_connection():
-    with pytest.raises(RuntimeError, match="CurrentThreadExecutor already quit"):
-        asyncio.run(keep_alive(WsgiToAsgi(RecordingApp())))
+def test_control_asgirefs_adapter_alone_runs_it_inside_the_first_answer():
+    # Handed to the thread waiting on the first send, the second request runs there, in
+    # the middle of the first one's answer (or fails, once that thread has moved on).
+    events = asyncio.run(keep_alive(WsgiToAsgi))
+    assert events.index("1 entered") < events.index("0 answered")
