@@ -11,12 +11,12 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from common.one_thread import http_on_one_thread  # noqa: E402
 from common.origins import SameOriginValidator  # noqa: E402
 from common.server_tasks import ServerProcess  # noqa: E402
 from lodgetix.routing import websocket_urlpatterns  # noqa: E402
+from lodgetix.wsgi import application as wsgi_application  # noqa: E402
 from outbox.loop import send_outbox_forever  # noqa: E402
 from tickets.live.publisher import bind_publisher_to_server_loop  # noqa: E402
 from tickets.live.registry import keep_socket_entries_fresh_forever  # noqa: E402
@@ -26,11 +26,10 @@ from tickets.sweeper import sweep_expired_holds_forever  # noqa: E402
 # and port) or CSRF_TRUSTED_ORIGINS may open one.
 websocket_app = SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 
-# On SQLite (the embedded default) HTTP runs one request at a time on one thread, through
-# Django's WSGI handler, in arrival order (common/one_thread.py); HTTP_ON_ONE_THREAD.
-http_app = (
-    http_on_one_thread(get_wsgi_application()) if settings.HTTP_ON_ONE_THREAD else django_asgi_app
-)
+# On SQLite (the embedded default) HTTP runs one request at a time on one thread, in
+# arrival order, through the WSGI app gunicorn serves in production (common/one_thread.py);
+# HTTP_ON_ONE_THREAD.
+http_app = http_on_one_thread(wsgi_application) if settings.HTTP_ON_ONE_THREAD else django_asgi_app
 
 application = ServerProcess(
     ProtocolTypeRouter({"http": http_app, "websocket": websocket_app}),
