@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 from common.failures import REDIS_ERRORS, Breaker, FailureLog
@@ -27,6 +31,29 @@ logger = logging.getLogger(__name__)
 # Skipped keys remembered per process; past this many the oldest are forgotten (a session
 # key then at worst reads one stale copy), so an outage cannot grow memory without end.
 MAX_UNSYNCED_KEYS = 100_000
+
+
+@dataclass
+class PipelinedGet:
+    """A cache read sent in another client's pipeline to the same Redis (a
+    common.ratelimit.Rider): the hold path reads its session in the rate limits' round
+    trip rather than in one of its own."""
+
+    key: str  # the cache's own key (prefix and version made)
+    loads: Callable[[bytes], Any]
+    value: Any = None  # the cached value once it has arrived; None: a miss, or not sent
+
+    def queue(self, pipe: redis.client.Pipeline) -> None:
+        pipe.get(self.key)
+
+    def arrived(self, reply: object) -> None:
+        if not isinstance(reply, bytes):
+            return  # a miss, or the read failed: the owner reads the usual way
+        try:
+            self.value = self.loads(reply)
+        except Exception:
+            # Unreadable: left to the usual read, which meets it as Django's cache would.
+            self.value = None
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
@@ -90,6 +117,13 @@ class ReusingRedisCacheClient(RedisCacheClient):
     def _is_unsynced(self, key) -> bool:
         return key in self._unsynced
 
+    def pipelined_get(self, key: str) -> PipelinedGet | None:
+        """`key`'s read for another client's pipeline, or None when only `get` may read it
+        now: Redis away, or skipped writes not yet deleted (which `get` does first)."""
+        if self._unsynced or not self._breaker.closed():
+            return None
+        return PipelinedGet(key, self._serializer.loads)
+
     def get(self, key, default):
         if self._is_unsynced(key):
             # Try to clear the backlog; either way this read goes to the fallback.
@@ -139,3 +173,7 @@ class ReusingRedisCache(RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+    def pipelined_get(self, key: str, version: int | None = None) -> PipelinedGet | None:
+        """The read of `key` for someone else's pipeline (see PipelinedGet), or None."""
+        return self._cache.pipelined_get(self.make_and_validate_key(key, version=version))

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import redis
 from django.conf import settings
@@ -24,7 +25,7 @@ from django.core.cache.backends.locmem import LocMemCache
 
 from common.failures import REDIS_ERRORS, Breaker, FailureLog
 from common.redis import key as redis_key
-from common.redis import sync_redis_client
+from common.redis import sync_redis_binary_client
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,18 @@ class RateLimit:
     retry_after: int  # seconds until the window resets
 
 
+class Rider(Protocol):
+    """A Redis read sent in the rate limits' round trip instead of one of its own (the
+    hold path's session: common.sessions). It may never be sent - no Redis, Redis away,
+    no limit to count - so whoever reads it must be able to read without it."""
+
+    def queue(self, pipe: redis.client.Pipeline) -> None:
+        """Add exactly one command to `pipe`."""
+
+    def arrived(self, reply: object) -> None:
+        """Take that command's reply (an exception instance if the command failed)."""
+
+
 def hit(key: str, *, limit: int, window: int) -> RateLimit:
     """Count one request against `key`; allowed while at most `limit` per `window` seconds.
 
@@ -51,14 +64,17 @@ def hit(key: str, *, limit: int, window: int) -> RateLimit:
     return hit_many([(key, limit, window)])[0]
 
 
-def hit_many(limits: list[tuple[str, int, int]]) -> list[RateLimit]:
+def hit_many(
+    limits: list[tuple[str, int, int]], *, riders: Sequence[Rider] = ()
+) -> list[RateLimit]:
     """Count one request against each (key, limit, window) at once: one Redis round trip
-    for all of them (the hold path counts its address and its buyer together)."""
+    for all of them, and for each of `riders` (the hold path counts its address and its
+    session, and reads the session, together)."""
     if not limits:
         return []
     now = time.time()
     buckets = [(f"ratelimit:{key}:{int(now // window)}", window) for key, _, window in limits]
-    counts = _count(buckets)
+    counts = _count(buckets, riders)
     return [
         RateLimit(
             allowed=count <= limit,
@@ -68,13 +84,13 @@ def hit_many(limits: list[tuple[str, int, int]]) -> list[RateLimit]:
     ]
 
 
-def _count(buckets: list[tuple[str, int]]) -> list[int]:
+def _count(buckets: list[tuple[str, int]], riders: Sequence[Rider]) -> list[int]:
     if not settings.REDIS_URL:
         # The embedded default: local memory, one process, no round trips at all.
         return [_count_locally(cache, key, window) for key, window in buckets]
     if _redis_breaker.closed():
         try:
-            return _count_in_redis(sync_redis_client, buckets)
+            return _count_in_redis(sync_redis_binary_client, buckets, riders)
         except REDIS_ERRORS as error:
             _redis_breaker.tripped()
             _redis_failures.failed(error)
@@ -92,12 +108,25 @@ def _count_locally(counts: BaseCache, bucket_key: str, window: int) -> int:
 
 
 def _count_in_redis(
-    get_client: Callable[[], redis.Redis], buckets: list[tuple[str, int]]
+    get_client: Callable[[], redis.Redis],
+    buckets: list[tuple[str, int]],
+    riders: Sequence[Rider] = (),
 ) -> list[int]:
-    # One round trip for every bucket: INCR, and a TTL set only by the first hit.
+    # One round trip for every bucket: INCR, and a TTL set only by the first hit; then
+    # the riders' reads. A binary client, because a rider may read bytes (a pickle).
     pipe = get_client().pipeline(transaction=False)
     for bucket_key, window in buckets:
         name = redis_key(bucket_key)
         pipe.incr(name)
         pipe.expire(name, window + 1, nx=True)
-    return pipe.execute()[::2]
+    for rider in riders:
+        rider.queue(pipe)
+    # Errors come back as replies, so a rider's failed read cannot fail the counting.
+    replies = pipe.execute(raise_on_error=False)
+    counted = 2 * len(buckets)
+    for rider, reply in zip(riders, replies[counted:], strict=True):
+        rider.arrived(reply)
+    for reply in replies[:counted]:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies[:counted:2]

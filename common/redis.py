@@ -54,5 +54,12 @@ def sync_redis_client() -> redis.Redis:
     )
 
 
+@process_singleton
+def sync_redis_binary_client() -> redis.Redis:
+    """As sync_redis_client, but replies stay bytes: for reads of values that are not
+    text (the rate limits' pipeline carries the session's pickled data)."""
+    return redis.Redis.from_url(settings.REDIS_URL, **settings.REDIS_TIMEOUTS)
+
+
 def key(*parts: object) -> str:
     return ":".join([settings.REDIS_PREFIX, *(str(part) for part in parts)])

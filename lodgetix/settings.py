@@ -374,8 +374,9 @@ if REDIS_URL:
     # Sessions are read from Redis on every request and written through to PostgreSQL
     # when they change - once per visitor, on their first page view (the buyer key), not
     # on the hold path. A Redis restart then costs nobody the registration their session
-    # owns.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # owns. common.sessions is Django's cached_db, whose read can ride in the hold's rate
+    # limit round trip.
+    SESSION_ENGINE = "common.sessions"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

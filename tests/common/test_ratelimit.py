@@ -7,7 +7,7 @@ import pytest
 
 from common import ratelimit
 from common.ratelimit import hit
-from common.redis import sync_redis_client
+from common.redis import sync_redis_binary_client
 from tests.support.redis_server import unreachable_redis_url
 
 
@@ -39,9 +39,15 @@ def test_a_new_window_starts_afresh(monkeypatch):
     assert hit(key, limit=1, window=10).allowed
 
 
-def test_with_redis_stopped_limits_count_in_this_process_and_say_so_once(settings, caplog):
+def test_with_redis_stopped_limits_count_in_this_process_and_say_so_once(
+    settings, caplog, monkeypatch
+):
+    # A breaker and a log of their own: another test's outage must not have said it already.
+    monkeypatch.setattr(ratelimit, "_redis_breaker", ratelimit.Breaker())
+    failures = ratelimit.FailureLog(ratelimit.logger, ratelimit._redis_failures.message)
+    monkeypatch.setattr(ratelimit, "_redis_failures", failures)
     settings.REDIS_URL = unreachable_redis_url()
-    sync_redis_client.cache_clear()
+    sync_redis_binary_client.cache_clear()
     try:
         key = fresh_key()
         with caplog.at_level(logging.WARNING, logger="common.ratelimit"):
@@ -50,7 +56,7 @@ def test_with_redis_stopped_limits_count_in_this_process_and_say_so_once(setting
         assert [r.allowed for r in results] == [True, True, True, False, False]
         assert len([r for r in caplog.records if "Rate limits" in r.message]) == 1
     finally:
-        sync_redis_client.cache_clear()
+        sync_redis_binary_client.cache_clear()
 
 
 def test_several_limits_count_together_each_against_its_own_bucket():
@@ -69,7 +75,7 @@ def test_several_limits_count_together_each_against_its_own_bucket():
 def test_several_limits_are_one_redis_round_trip(monkeypatch):
     # A breaker of its own: one tripped by the test above may still be open.
     monkeypatch.setattr(ratelimit, "_redis_breaker", ratelimit.Breaker())
-    client = sync_redis_client()
+    client = sync_redis_binary_client()
     pipelines = []
     real_pipeline = client.pipeline
 

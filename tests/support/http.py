@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.urls import reverse
+
+
+def unique_address() -> str:
+    # Rate-limit buckets live in the shared cache: each test counts on its own address.
+    n = uuid.uuid4().int
+    return f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}"
 
 
 def hold_url(function) -> str:

@@ -8,9 +8,13 @@ again on the same port comes back empty, as a Redis restarted without persistenc
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
+from unittest import mock
 
 import pytest
+from redis.connection import AbstractConnection
 
 from bench import processes
 from bench.processes import HOST, free_port
@@ -39,3 +43,18 @@ class RedisServer(processes.RedisServer):
 def unreachable_redis_url() -> str:
     """A Redis URL with nothing listening: a stopped Redis."""
     return f"redis://{HOST}:{free_port()}/0"
+
+
+@contextlib.contextmanager
+def redis_round_trips() -> Iterator[list[bytes]]:
+    """What each round trip of this process's synchronous Redis clients sent meanwhile,
+    one entry per send (a pipeline is one), counted on the connection itself."""
+    sent: list[bytes] = []
+    real_send = AbstractConnection.send_packed_command
+
+    def counted_send(connection, command, check_health=True):
+        sent.append(command if isinstance(command, bytes) else b"".join(command))
+        return real_send(connection, command, check_health)
+
+    with mock.patch.object(AbstractConnection, "send_packed_command", counted_send):
+        yield sent

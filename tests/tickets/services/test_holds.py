@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import psycopg
 import pytest
@@ -15,6 +14,7 @@ from common.client import client_address
 from lodgetix.settings import env_rate
 from tests.support.factories import hold, make_ticket_type, refreshed
 from tests.support.html import refusal_code
+from tests.support.http import unique_address
 from tickets.models import Hold, Registration
 from tickets.services import holds
 from tickets.services.exceptions import SeatsBusy
@@ -23,12 +23,6 @@ from tickets.signals import availability_changed
 
 def hold_url(ticket_type) -> str:
     return f"{ticket_type.event.function.get_absolute_url()}hold/"
-
-
-def unique_address() -> str:
-    # Rate-limit buckets live in the shared cache: each test counts on its own address.
-    n = uuid.uuid4().int
-    return f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}"
 
 
 @pytest.mark.django_db

@@ -3,8 +3,6 @@ hold service): sessions are free, so the address bounds what one source holds.""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,16 +18,10 @@ from tests.support.factories import (
     refreshed,
 )
 from tests.support.html import refusal_code
-from tests.support.http import hold_url, post_hold
+from tests.support.http import hold_url, post_hold, unique_address
 from tickets.models import Event, Hold, Registration
 
 pytestmark = pytest.mark.django_db
-
-
-def unique_address() -> str:
-    # Rate-limit buckets live in the shared cache: each test counts on its own address.
-    n = uuid.uuid4().int
-    return f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}"
 
 
 def ceremony(capacity: int = 600):
