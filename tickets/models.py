@@ -587,8 +587,11 @@ class Package(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def open_to(self, registration_type: str) -> bool:
-        return not self.registration_types or registration_type in self.registration_types
+    @property
+    def eligible_registration_types(self) -> list[str]:
+        """As a ticket type names it, so services.eligibility judges a package the same
+        way (one rule, one message)."""
+        return self.registration_types
 
 
 class PackageItem(models.Model):

@@ -30,10 +30,9 @@ from tickets.models import (
     Package,
     PackageHold,
     PackageItem,
-    Registration,
     TicketType,
 )
-from tickets.services import holds
+from tickets.services import eligibility, holds
 from tickets.services.availability import TicketAvailability
 from tickets.services.exceptions import (
     NotEnoughAvailable,
@@ -215,11 +214,9 @@ def _package_for_sale(order: holds.PackageRequest) -> Package:
         raise UnknownPackage() from None
     if not package.items.all():
         raise UnknownPackage()
-    if not package.open_to(order.registration_type):
-        kinds = ", ".join(
-            Registration.Type(kind).label.lower() for kind in package.registration_types
-        )
-        raise PackageNotOffered(f"{package.name} is sold only to registrations as: {kinds}.")
+    refusal = eligibility.registration_type_refusal(order.registration_type, package)
+    if refusal:
+        raise PackageNotOffered(refusal)
     if not _window_open(package, timezone.now()):
         raise SalesClosed(f"{package.name} is not on sale right now.")
     if not 1 <= order.quantity <= package.max_per_order:

@@ -111,8 +111,11 @@ def test_a_lodge_package_counts_its_tables_as_seats():
     assert (held.seats, held.tables) == (20, 2)
     assert refreshed(banquet).reserved == 20
     assert availability_of(package).state == "sold_out"  # 5 seats: not a table
-    with pytest.raises(PackageNotOffered):
+    with pytest.raises(PackageNotOffered) as refused:
         hold_package(package, 1, buyer="individual")
+    # The ticket types' rule and wording (services.eligibility), under the package's code.
+    assert refused.value.code == "package_not_offered"
+    assert refused.value.message == f"{package.name} is for lodge registrations only."
 
 
 def test_package_limits_and_window(ceremony_and_banquet):
