@@ -38,7 +38,7 @@ from django.utils import timezone
 from bench.data import delete_bench_function, make_bench_function, timed_on_connections
 from bench.measure import MachineCpuMeter, format_table, latency_summary_ms, median
 from bench.scenarios.rush import _production_shape
-from bench.wire import KeepAliveClient
+from bench.wire import KeepAliveClient, open_live_socket
 from tickets.models import CheckIn, Event, Hold, Registration, Ticket, TicketType
 
 HELP = (
@@ -275,18 +275,13 @@ async def _live(
     doors: int,
     interval: float,
 ) -> Live:
-    ws_url = base_url.replace("http", "ws", 1) + f"/ws/staff/events/{event_id}/?page=door"
     count_pattern = re.compile(rf'id="checkin-count-{event_id}"[^>]*data-checked-in="(\d+)"')
     live = Live()
     seen: list[dict[int, float]] = [{} for _ in range(doors)]
     sockets = []
     for _ in range(doors):
-        socket = await websockets.connect(
-            ws_url,
-            origin=base_url,
-            additional_headers={"Cookie": session.cookie_header},
-            open_timeout=60,
-            compression=None,
+        socket = await open_live_socket(
+            base_url, f"/ws/staff/events/{event_id}/?page=door", cookie=session.cookie_header
         )
         snapshot = await socket.recv()
         sockets.append(socket)

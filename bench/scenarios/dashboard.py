@@ -39,6 +39,7 @@ from django.test import Client
 from bench.data import delete_bench_function, make_bench_function
 from bench.measure import database_backend_pids, format_table, latency_summary_ms
 from bench.processes import asgi_server, on_production_services, raise_file_limit
+from bench.wire import open_live_socket
 from tickets.models import TicketType
 from tickets.services import holds
 from tickets.services.availability import TicketAvailability
@@ -181,13 +182,8 @@ async def _with_dashboards(url, ticket_type, cookie, count, holds_, clients, ser
     ready = [asyncio.Event() for _ in range(count)]
 
     async def dashboard(index: int) -> None:
-        socket = await websockets.connect(
-            f"{url.replace('http', 'ws', 1)}/ws/staff/functions/{slug}/",
-            origin=url,
-            additional_headers={"Cookie": cookie},
-            max_size=2**22,
-            open_timeout=60,
-            compression=None,
+        socket = await open_live_socket(
+            url, f"/ws/staff/functions/{slug}/", cookie=cookie, max_size=2**22
         )
         await socket.recv()  # the snapshot
         ready[index].set()

@@ -36,6 +36,7 @@ from django.core.management.base import CommandError
 from bench.data import delete_bench_function, make_bench_function
 from bench.measure import format_table, latency_summary_ms
 from bench.processes import asgi_server, on_production_services, raise_file_limit
+from bench.wire import open_live_socket
 from tickets.live.publisher import PUSH_INTERVAL
 from tickets.models import TicketType
 from tickets.services import holds
@@ -222,7 +223,6 @@ def _end_to_end(out, viewers, changes, rate, server, url) -> tuple[Row, int]:
 
 
 async def _measure_clients(url, function, ticket_type, viewers, changes, rate):
-    ws_url = url.replace("http", "ws", 1) + f"/ws/functions/{function.slug}/"
     version_pattern = re.compile(
         rf'id="availability-{ticket_type.pk}"[^>]*data-version="(\d+)"'.encode()
     )
@@ -234,9 +234,7 @@ async def _measure_clients(url, function, ticket_type, viewers, changes, rate):
 
     async def client(index: int) -> None:
         async with snapshots:
-            connection = await websockets.connect(
-                ws_url, origin=url, max_size=2**20, open_timeout=60, compression=None
-            )
+            connection = await open_live_socket(url, f"/ws/functions/{function.slug}/")
             await connection.recv()  # the snapshot
         ready[index].set()
         try:

@@ -31,6 +31,7 @@ from django.core.management.base import CommandError
 from bench.data import delete_bench_function, make_bench_function, session_store
 from bench.measure import format_table, latency_summary_ms
 from bench.processes import asgi_server, on_production_services, raise_file_limit
+from bench.wire import open_live_socket
 from common.buyers import BUYER_SESSION_KEY
 from tickets.models import Registration, TicketType, WaitlistEntry
 from tickets.services import holds, waitlist
@@ -135,7 +136,6 @@ def _entry_with_session(ticket_type: TicketType, n: int) -> tuple[WaitlistEntry,
 
 
 async def _measure(url, pages, queued, raw, queue_holders, raw_holders):
-    ws_base = url.replace("http", "ws", 1)
     raw_version = re.compile(rf'id="availability-{raw.pk}"[^>]*data-version="(\d+)"'.encode())
     offered_at: dict[int, float] = {}  # entry pk -> when its page saw the offer
     offer_seen = {entry.pk: asyncio.Event() for entry, _ in pages}
@@ -144,16 +144,9 @@ async def _measure(url, pages, queued, raw, queue_holders, raw_holders):
     connecting = asyncio.Semaphore(50)
 
     async def page(index: int, entry: WaitlistEntry, session_key: str) -> None:
-        headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"}
+        cookie = f"{settings.SESSION_COOKIE_NAME}={session_key}"
         async with connecting:
-            connection = await websockets.connect(
-                f"{ws_base}/ws/waitlist/{entry.uuid}/",
-                origin=url,
-                additional_headers=headers,
-                max_size=2**20,
-                open_timeout=60,
-                compression=None,
-            )
+            connection = await open_live_socket(url, f"/ws/waitlist/{entry.uuid}/", cookie=cookie)
             await connection.recv()  # the snapshot
         ready[index].set()
         with contextlib.suppress(websockets.ConnectionClosed):
