@@ -115,7 +115,7 @@ class TestHoldRateLimit:
             )
             for _ in range(4)
         ]
-        # The first hold has no session yet (counted by address); the next two by buyer.
+        # The first hold has no session yet (counted by address); the next two by session too.
         assert [a.status_code for a in answers] == [303, 303, 303, 429]
         assert 1 <= int(answers[-1]["Retry-After"]) <= 60
         assert refreshed(ticket_type).reserved == 3  # the refused attempt changed nothing
