@@ -1,8 +1,8 @@
 """The session engine with Redis (settings.SESSION_ENGINE): Django's `cached_db`, whose
 cache read can ride in another Redis round trip.
 
-A hold reads its session and counts its rate limits, each a Redis round trip; under a
-rush those two trips were a third of a hold's time in the worker. The rate limits'
+A hold reads its session and counts its rate limits, each a Redis round trip; a profile of
+a worker under a rush put the two at about a third of a hold's wall time. The rate limits'
 pipeline carries the session's read (`prefetch`), so a hold asks Redis once. Whatever
 the prefetch does not bring - a miss, Redis away, no limit to count - the session reads
 as `cached_db` always does.
