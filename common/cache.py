@@ -174,6 +174,6 @@ class ReusingRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
 
-    def pipelined_get(self, key: str, version: int | None = None) -> PipelinedGet | None:
+    def pipelined_get(self, key: str) -> PipelinedGet | None:
         """The read of `key` for someone else's pipeline (see PipelinedGet), or None."""
-        return self._cache.pipelined_get(self.make_and_validate_key(key, version=version))
+        return self._cache.pipelined_get(self.make_and_validate_key(key))

@@ -45,6 +45,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture
+def fresh_rate_limits(monkeypatch):
+    """The rate limits' Redis breaker and failure log as a fresh process has them: one
+    tripped by another test's outage may still be open, or have said its line already."""
+    from common import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_redis_breaker", ratelimit.Breaker())
+    failures = ratelimit.FailureLog(ratelimit.logger, ratelimit._redis_failures.message)
+    monkeypatch.setattr(ratelimit, "_redis_failures", failures)
+
+
+@pytest.fixture
 async def live_loop():
     """For tests that open live sockets in this process: publish from the test's own
     event loop (the in-memory layer is only safe from the loop its consumers run on)."""

@@ -40,12 +40,8 @@ def test_a_new_window_starts_afresh(monkeypatch):
 
 
 def test_with_redis_stopped_limits_count_in_this_process_and_say_so_once(
-    settings, caplog, monkeypatch
+    settings, caplog, fresh_rate_limits
 ):
-    # A breaker and a log of their own: another test's outage must not have said it already.
-    monkeypatch.setattr(ratelimit, "_redis_breaker", ratelimit.Breaker())
-    failures = ratelimit.FailureLog(ratelimit.logger, ratelimit._redis_failures.message)
-    monkeypatch.setattr(ratelimit, "_redis_failures", failures)
     settings.REDIS_URL = unreachable_redis_url()
     sync_redis_binary_client.cache_clear()
     try:
@@ -72,9 +68,7 @@ def test_several_limits_count_together_each_against_its_own_bucket():
 
 
 @pytest.mark.redis
-def test_several_limits_are_one_redis_round_trip(monkeypatch):
-    # A breaker of its own: one tripped by the test above may still be open.
-    monkeypatch.setattr(ratelimit, "_redis_breaker", ratelimit.Breaker())
+def test_several_limits_are_one_redis_round_trip(monkeypatch, fresh_rate_limits):
     client = sync_redis_binary_client()
     pipelines = []
     real_pipeline = client.pipeline

@@ -17,16 +17,12 @@ from common.redis import sync_redis_binary_client
 from common.sessions import SessionStore
 from tests.support.redis_server import redis_round_trips, unreachable_redis_url
 
-pytestmark = [pytest.mark.django_db, pytest.mark.redis]
-
-
-@pytest.fixture(autouse=True)
-def own_breaker(monkeypatch):
-    # A breaker and a failure log of their own: one tripped by an outage test elsewhere
-    # may still be open, and the outage here must not silence another test's log line.
-    monkeypatch.setattr(ratelimit, "_redis_breaker", ratelimit.Breaker())
-    failures = ratelimit.FailureLog(ratelimit.logger, ratelimit._redis_failures.message)
-    monkeypatch.setattr(ratelimit, "_redis_failures", failures)
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.redis,
+    # The outage here must not silence another test's log line, nor meet an open breaker.
+    pytest.mark.usefixtures("fresh_rate_limits"),
+]
 
 
 def saved_session(**data) -> SessionStore:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from common import ratelimit, sessions
+from common import sessions
 from common.buyers import BUYER_SESSION_KEY
 from tests.support.factories import make_ticket_type
 from tests.support.http import post_hold, unique_address
@@ -17,10 +17,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
 
 @pytest.fixture(autouse=True)
-def counting(monkeypatch, settings):
-    # A breaker of its own (one tripped by an outage test elsewhere may still be open),
-    # and both limits on, whatever the environment set.
-    monkeypatch.setattr(ratelimit, "_redis_breaker", ratelimit.Breaker())
+def counting(fresh_rate_limits, settings):
+    # Both limits on, whatever the environment set.
     settings.HOLD_RATE_LIMIT_PER_IP = (100, 60)
     settings.HOLD_RATE_LIMIT_PER_BUYER = (10, 60)
 
