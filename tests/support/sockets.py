@@ -54,3 +54,16 @@ async def fragments_until(communicator, predicate, within: float = RECEIVE_TIMEO
         fragments = elements_by_id(await communicator.receive_from(timeout=remaining))
         if predicate(fragments):
             return fragments
+
+
+async def nothing_but_presence(communicator, within: float) -> bool:
+    """Whether, for `within` seconds, nothing but presence counts arrives. A hub's first
+    presence tick goes to every socket whatever the test does, so silence cannot be
+    asked of a function page for long."""
+    deadline = time.monotonic() + within
+    while (remaining := deadline - time.monotonic()) > 0:
+        if await communicator.receive_nothing(timeout=remaining):
+            return True
+        if set(elements_by_id(await communicator.receive_from())) - {"presence"}:
+            return False
+    return True
