@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
+import types
 
 import pytest
 from channels.db import database_sync_to_async
@@ -42,6 +44,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(reason + " (LODGETIX_REQUIRE_SERVICES=1)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def rate_limit_clock_stands_still(monkeypatch):
+    """Rate-limit windows are fixed and restart on the minute, so a test's few requests
+    that straddle an edge start a fresh count and get no 429 (CI saw it once). For a
+    test the rate limits' clock stands still; only their module sees it, and a test that
+    moves it (test_ratelimit's new window) patches it further."""
+    from common import ratelimit
+
+    now = time.time()
+    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: now))
 
 
 @pytest.fixture
