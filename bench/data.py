@@ -14,10 +14,26 @@ from importlib import import_module
 import psycopg
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.management.base import CommandError
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from tickets.models import Event, Function, Registration, TicketType
+
+
+def require_migrated_database() -> None:
+    """Refuse, saying what to run, when this database lacks a migration: a scenario's
+    first write would otherwise end in a traceback ("no such table") on a new database."""
+    executor = MigrationExecutor(connection)
+    unapplied = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if unapplied:
+        first = unapplied[0][0]
+        raise CommandError(
+            f"This database has {len(unapplied)} unapplied migration(s), the first "
+            f"{first.app_label}.{first.name}: run `python manage.py migrate` first "
+            "(`make run` and `make serve` do)."
+        )
 
 
 def make_bench_function(kind: str, capacity: int, **function_fields) -> TicketType:

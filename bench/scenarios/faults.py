@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 
 from bench.faults import FAULTS, FaultResult, Plan, Rig, format_results, run_fault
 
+OWN_DATABASE = True  # the rig's own PostgreSQL (bench.faults.Rig), migrated there
 HELP = (
     "Break the production shape's dependencies and children for real (Redis stopped or "
     "paused, uvicorn, a gunicorn worker or the sweeper killed, PostgreSQL restarted) under "

@@ -68,6 +68,7 @@ from bench.processes import RedisServer, raise_file_limit
 from bench.wire import KeepAliveClient, WireError
 from tickets.live.publisher import PUSH_INTERVAL
 
+OWN_DATABASE = True  # the rig's own PostgreSQL (bench.faults.Rig), migrated there
 HELP = (
     "Two app hosts (network namespaces) running the production shape on one PostgreSQL "
     "and one Redis: no oversell through both, cross-host live latency, presence across "

@@ -4,6 +4,7 @@ and the product apps never importing bench."""
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
@@ -14,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from bench.management.commands import bench
+from tests.support.servers import embedded_command_env
 
 PRODUCT_PACKAGES = ("tickets", "presence", "analytics", "common", "lodgetix")
 
@@ -49,6 +51,32 @@ def test_from_the_command_line_that_is_a_message_not_a_traceback(capsys):
     assert err.startswith("CommandError: bench needs the development requirements")
     assert "requirements-dev.txt" in err
     assert "Traceback" not in err
+
+
+def test_on_a_database_not_yet_migrated_it_says_to_migrate(tmp_path):
+    # A new SQLite file, as on a fresh checkout before `make run`: the scenario's first
+    # write would fail with "no such table" and a traceback.
+    env = embedded_command_env(tmp_path / "new.sqlite3")
+    done = subprocess.run(
+        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "bench", "rush",
+         "--embedded", "--buyers", "2", "--seats", "1"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.startswith("CommandError: This database has "), done.stderr
+    assert "unapplied migration(s), the first " in done.stderr
+    assert "run `python manage.py migrate` first" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_the_rigs_scenarios_need_no_database_here():
+    owning = {
+        name
+        for name in bench.SCENARIOS
+        if getattr(bench.scenario_module(name), "OWN_DATABASE", False)
+    }
+    assert owning == {"faults", "scaleout"}
 
 
 def test_the_product_apps_import_nothing_from_bench():

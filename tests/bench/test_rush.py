@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -14,8 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from bench.processes import loopback_env
 from bench.scenarios.rush import CRUMB_BUYERS, plan_asks
+from tests.support.servers import embedded_command_env
 from tests.support.serving import require_nginx
 from tickets.models import Function
 
@@ -106,12 +105,7 @@ def test_a_small_rush_on_a_copy_of_the_demo_function(transactional_db):
 def test_a_small_rush_on_the_embedded_default(tmp_path):
     # make run's shape (runserver on SQLite, no Redis), whatever this run's own services:
     # the bench runs as its own command on a SQLite file of its own.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "REDIS_PREFIX"}
-    }
-    env |= loopback_env() | {"DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.sqlite3'}"}
+    env = embedded_command_env(tmp_path / "embedded.sqlite3")
     manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True)
     done = subprocess.run(
@@ -131,6 +125,7 @@ def test_a_small_rush_on_the_embedded_default(tmp_path):
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db  # the command first checks that this database is migrated
 def test_embedded_is_refused_on_postgresql():
     with pytest.raises(CommandError, match="embedded default"):
         call_command("bench", "rush", "--embedded", "--seats", "3", stdout=StringIO())

@@ -6,6 +6,9 @@ on the embedded default, Redis in CI's services run).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from django.conf import settings
 from django.db import connection
 
@@ -46,3 +49,14 @@ class AsgiServer(ServerProcess):
             **self.extra_env,
         }
         return super().start(timeout)
+
+
+def embedded_command_env(sqlite_file: Path) -> dict[str, str]:
+    """The environment of a `manage.py` command run on the embedded default (a SQLite file
+    of its own, no Redis), whatever this run's own services."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "REDIS_PREFIX"}
+    }
+    return env | loopback_env() | {"DATABASE_URL": f"sqlite:///{sqlite_file}"}

@@ -8,9 +8,11 @@ from types import ModuleType
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from bench.data import require_migrated_database
 from bench.processes import ServerDidNotStart
 
-# scenario -> module providing HELP, add_arguments(parser) and run(out, **options)
+# scenario -> module providing HELP, add_arguments(parser) and run(out, **options); a
+# module whose OWN_DATABASE is true makes the database it runs on, and needs none here.
 SCENARIOS: dict[str, str] = {
     "capture": "bench.scenarios.capture",
     "checkin": "bench.scenarios.checkin",
@@ -66,7 +68,10 @@ class Command(BaseCommand):
         super().run_from_argv(argv)
 
     def handle(self, *args, scenario: str, **options) -> None:
+        module = scenario_module(scenario)
+        if not getattr(module, "OWN_DATABASE", False):
+            require_migrated_database()
         try:
-            scenario_module(scenario).run(self.stdout, **options)
+            module.run(self.stdout, **options)
         except ServerDidNotStart as error:
             raise CommandError(str(error)) from error
