@@ -223,7 +223,10 @@ OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 20)
 # before sending it.
 
 INSTALLED_APPS = [
-    # daphne first: its runserver serves HTTP and WebSockets from one ASGI process.
+    # The project first: its runserver (daphne's, with a listen backlog a rush fits in)
+    # wins over daphne's and Django's.
+    "lodgetix",
+    # daphne next: its runserver serves HTTP and WebSockets from one ASGI process.
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
