@@ -27,7 +27,9 @@ def with_backlog(endpoint: str, backlog: int = LISTEN_BACKLOG) -> str:
 
 
 class BackloggedServer(Server):
-    def __init__(self, *args: object, endpoints: list[str] | None = None, **kwargs: object):
+    """daphne's server, every TCP endpoint it is given listening with LISTEN_BACKLOG."""
+
+    def __init__(self, *args: object, endpoints: list[str] | None = None, **kwargs: object) -> None:
         super().__init__(*args, endpoints=[with_backlog(e) for e in endpoints or []], **kwargs)
 
 
