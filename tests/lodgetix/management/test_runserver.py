@@ -74,6 +74,8 @@ def connections_the_kernel_took(port: int, count: int, within: float) -> int:
                 pending.discard(client)
                 if client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
                     opened.append(client)
+                else:
+                    client.close()
         return len(opened)
     finally:
         for client in [*pending, *opened]:
